@@ -1,0 +1,29 @@
+"""The compiled C core (``minigrad._C``) and the one place its status codes become exceptions."""
+try:
+    # The scipy-openblas32 wheel's library must be loaded before _C, which links
+    # to it: an editable install keeps _C in the source tree, where the rpath
+    # baked into it cannot reach site-packages.
+    import scipy_openblas32  # noqa: F401
+except ImportError:  # a build without that BLAS does not need it
+    pass
+
+from minigrad._C import ffi, lib  # noqa: E402
+
+__all__ = ["ffi", "lib", "KernelError", "check"]
+
+
+class KernelError(RuntimeError):
+    """A C kernel refused its arguments; the message names the kernel and the sizes."""
+
+    def __init__(self, kernel, status, details=""):
+        self.kernel = kernel
+        self.status = status
+        reason = ffi.string(lib.mg_status_string(status)).decode()
+        super().__init__(f"{kernel}: {reason}" + (f" ({details})" if details else ""))
+
+
+def check(status, kernel, details=""):
+    """Raise KernelError unless `status` is MG_OK.  `details` may be a callable, so
+    building the message costs nothing on the fast path."""
+    if status != 0:
+        raise KernelError(kernel, status, details() if callable(details) else details)

@@ -1,0 +1,80 @@
+"""What every CPU kernel wrapper shares: dtype codes, pointers, contiguity.
+
+A wrapper takes numpy arrays (the host container), checks dtypes *before* any
+pointer reaches C -- cffi's ``from_buffer`` checks size but not dtype, so a
+float64 array passed as ``float *`` would be silently reinterpreted -- makes
+inputs contiguous with the C copy kernel, allocates outputs, calls the kernel
+and turns a bad status into a KernelError naming the kernel and the sizes.
+"""
+import numpy as np
+
+from minigrad._native import check, ffi, lib
+
+FLOAT32 = np.dtype(np.float32)
+FLOAT64 = np.dtype(np.float64)
+INT64 = np.dtype(np.int64)
+FLOAT_DTYPES = (FLOAT32, FLOAT64)
+DTYPE_CODES = {FLOAT32: lib.MG_FLOAT32, FLOAT64: lib.MG_FLOAT64, INT64: lib.MG_INT64}
+
+
+def dtype_code(arr, kernel, floats_only=True):
+    """The C dtype code of `arr`, or a TypeError naming `kernel` and the dtype."""
+    code = DTYPE_CODES.get(arr.dtype)
+    if code is None or (floats_only and code == lib.MG_INT64):
+        expected = "float32 or float64" if floats_only else "float32, float64 or int64"
+        raise TypeError(f"{kernel}: expected {expected}, got {arr.dtype} (shape {arr.shape})")
+    return code
+
+
+def same_dtype(kernel, *arrays):
+    """Raise TypeError unless all arrays share one dtype."""
+    first = arrays[0].dtype
+    for arr in arrays[1:]:
+        if arr.dtype != first:
+            shapes = ", ".join(f"{a.dtype}{list(a.shape)}" for a in arrays)
+            raise TypeError(f"{kernel}: all inputs must have one dtype, got {shapes}")
+
+
+def ptr(arr):
+    """A C pointer to the data of a C-contiguous array (keeps the array alive)."""
+    return ffi.from_buffer(arr)
+
+
+def address(arr):
+    """A raw pointer to element [0, ..., 0] of any array, views included."""
+    return ffi.cast("void *", arr.__array_interface__["data"][0])
+
+
+def element_strides(arr):
+    """numpy's byte strides in elements."""
+    return [s // arr.itemsize for s in arr.strides]
+
+
+def int64_array(values):
+    """A C int64_t[] holding `values` (shapes, strides)."""
+    return ffi.new("int64_t[]", list(values))
+
+
+def copy_into(src, dst):
+    """dst[...] = src through the C strided-copy kernel; `dst` may be a view.
+    Both must have one shape and one dtype."""
+    if src.shape != dst.shape or src.dtype != dst.dtype:
+        raise ValueError(f"copy: source {src.dtype}{list(src.shape)} does not match "
+                         f"destination {dst.dtype}{list(dst.shape)}")
+    if not dst.flags.writeable:
+        raise ValueError("copy: destination is read-only")
+    dtype_code(src, "copy", floats_only=False)
+    if src.size == 0:
+        return dst
+    check(lib.mg_copy_strided(src.itemsize, src.ndim, int64_array(src.shape),
+                              address(src), int64_array(element_strides(src)),
+                              address(dst), int64_array(element_strides(dst))),
+          "mg_copy_strided", lambda: f"shape={src.shape}")
+    return dst
+
+
+def contiguous(arr):
+    """`arr` itself when C-contiguous, else a contiguous copy made by the C kernel."""
+    if arr.flags.c_contiguous:
+        return arr
+    return copy_into(arr, np.empty(arr.shape, arr.dtype))
