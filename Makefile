@@ -32,8 +32,9 @@ torch: $(STAMP)
 	$(PY) -m pip install -q 'torch==2.13.0'
 
 # Editable installs never rebuild C: do it here (about a second when up to date).
+# flock: parallel `make build`s (several shells, several helpers) take turns.
 build: $(STAMP)
-	$(PY) setup.py -q build_ext --inplace
+	flock .build.lock $(PY) setup.py -q build_ext --inplace
 
 test: build
 	$(PYTEST) -q

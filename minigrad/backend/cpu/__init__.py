@@ -2,5 +2,14 @@
 
 Every function here takes and returns numpy arrays; callers (the Tensor ops)
 never see pointers.  A CUDA table with the same names can sit beside this one.
+Each family lives in its own module; this package is the table.
 """
 from minigrad.backend.cpu.common import contiguous, copy_into  # noqa: F401
+from minigrad.backend.cpu.elementwise import *  # noqa: F401,F403
+from minigrad.backend.cpu.reduce import *  # noqa: F401,F403
+from minigrad.backend.cpu.indexing import *  # noqa: F401,F403
+from minigrad.backend.cpu.random import *  # noqa: F401,F403
+from minigrad.backend.cpu.linalg import *  # noqa: F401,F403
+from minigrad.backend.cpu.loss import *  # noqa: F401,F403
+from minigrad.backend.cpu.optim import *  # noqa: F401,F403
+from minigrad.backend.cpu.rnn import *  # noqa: F401,F403
