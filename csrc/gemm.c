@@ -1,10 +1,98 @@
-/* gemm.c -- NOT YET IMPLEMENTED: placeholders returning MG_ERR_UNSUPPORTED. */
-#include "core.h"
+/*
+ * gemm.c -- batched matrix multiply, C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b].
+ *
+ * Checks the arguments, settles the trivial cases, then hands each problem to
+ * BLAS (one cblas_?gemm call per batch entry, never from inside an OpenMP
+ * region: OpenBLAS runs its own thread pool) or, in a build without BLAS, to
+ * minigrad's own blocked kernel (gemm_builtin.c).
+ */
+#include <limits.h>
 
-int mg_gemm(int dtype, int trans_a, int trans_b, int64_t batch, int64_t m, int64_t n, int64_t k, double alpha, const void *a, int64_t lda, int64_t stride_a, const void *b, int64_t ldb, int64_t stride_b, double beta, void *c, int64_t ldc, int64_t stride_c) {
-    return MG_ERR_UNSUPPORTED;
+#include "blas.h"
+#include "core.h"
+#include "gemm.h"
+
+/* C = beta * C over one (m, n) matrix with row stride ldc; beta == 0 writes
+ * zeros without reading C (so NaN or garbage in C does not survive). */
+#define DEFINE_SCALE(T, name)                                               \
+    static void name(int64_t m, int64_t n, T beta, T *c, int64_t ldc) {     \
+        MG_OMP_FOR(m * n) for (int64_t i = 0; i < m; i++) {                 \
+            T *row = c + i * ldc;                                           \
+            if (beta == (T)0)                                               \
+                for (int64_t j = 0; j < n; j++) row[j] = (T)0;              \
+            else if (beta != (T)1)                                          \
+                for (int64_t j = 0; j < n; j++) row[j] *= beta;             \
+        }                                                                   \
+    }
+DEFINE_SCALE(float, scale_f32)
+DEFINE_SCALE(double, scale_f64)
+
+int mg_gemm_prepare(int dtype, int trans_a, int trans_b, int64_t batch,
+                    int64_t m, int64_t n, int64_t k, double alpha,
+                    const void *a, int64_t lda, int64_t stride_a,
+                    const void *b, int64_t ldb, int64_t stride_b,
+                    double beta, void *c, int64_t ldc, int64_t stride_c, int *done) {
+    *done = 1;
+    MG_CHECK(mg_is_float_dtype(dtype), MG_ERR_DTYPE);
+    MG_CHECK((trans_a == 0 || trans_a == 1) && (trans_b == 0 || trans_b == 1), MG_ERR_OP);
+    MG_CHECK(batch >= 0 && m >= 0 && n >= 0 && k >= 0, MG_ERR_SIZE);
+    /* Row-major: a row of the stored matrix holds its column count. */
+    MG_CHECK(lda >= (trans_a ? m : k) && ldb >= (trans_b ? k : n) && ldc >= n, MG_ERR_SIZE);
+    MG_CHECK(stride_a >= 0 && stride_b >= 0 && stride_c >= 0, MG_ERR_SIZE);
+    if (batch == 0 || m == 0 || n == 0) return MG_OK;
+    /* Distinct batch entries must not share an element of C: they may be
+     * written by different threads. */
+    if (batch > 1) MG_CHECK(stride_c >= (m - 1) * ldc + n, MG_ERR_SIZE);
+    MG_CHECK(c != NULL, MG_ERR_NULL);
+    if (k == 0 || alpha == 0) { /* op(A) @ op(B) contributes nothing: C = beta * C */
+        for (int64_t i = 0; i < batch; i++) {
+            if (dtype == MG_FLOAT32)
+                scale_f32(m, n, (float)beta, (float *)c + i * stride_c, ldc);
+            else
+                scale_f64(m, n, beta, (double *)c + i * stride_c, ldc);
+        }
+        return MG_OK;
+    }
+    MG_CHECK(a != NULL && b != NULL, MG_ERR_NULL);
+    *done = 0;
+    return MG_OK;
 }
 
-int mg_gemm_builtin(int dtype, int trans_a, int trans_b, int64_t batch, int64_t m, int64_t n, int64_t k, double alpha, const void *a, int64_t lda, int64_t stride_a, const void *b, int64_t ldb, int64_t stride_b, double beta, void *c, int64_t ldc, int64_t stride_c) {
-    return MG_ERR_UNSUPPORTED;
+#ifdef MG_USE_BLAS
+/* The BLAS takes int sizes (scipy-openblas32 and Debian's OpenBLAS both). */
+static int fits_int(int64_t v) { return v <= INT_MAX; }
+#endif
+
+int mg_gemm(int dtype, int trans_a, int trans_b, int64_t batch,
+            int64_t m, int64_t n, int64_t k, double alpha,
+            const void *a, int64_t lda, int64_t stride_a,
+            const void *b, int64_t ldb, int64_t stride_b,
+            double beta, void *c, int64_t ldc, int64_t stride_c) {
+    int done;
+    int status = mg_gemm_prepare(dtype, trans_a, trans_b, batch, m, n, k, alpha, a, lda,
+                                 stride_a, b, ldb, stride_b, beta, c, ldc, stride_c, &done);
+    if (status != MG_OK || done) return status;
+#ifdef MG_USE_BLAS
+    if (fits_int(m) && fits_int(n) && fits_int(k) && fits_int(lda) && fits_int(ldb) &&
+        fits_int(ldc)) {
+        enum CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
+        enum CBLAS_TRANSPOSE tb = trans_b ? CblasTrans : CblasNoTrans;
+        for (int64_t i = 0; i < batch; i++) {
+            if (dtype == MG_FLOAT32)
+                MG_BLAS(cblas_sgemm)(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, (float)alpha,
+                                     (const float *)a + i * stride_a, (int)lda,
+                                     (const float *)b + i * stride_b, (int)ldb, (float)beta,
+                                     (float *)c + i * stride_c, (int)ldc);
+            else
+                MG_BLAS(cblas_dgemm)(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, alpha,
+                                     (const double *)a + i * stride_a, (int)lda,
+                                     (const double *)b + i * stride_b, (int)ldb, beta,
+                                     (double *)c + i * stride_c, (int)ldc);
+        }
+        return MG_OK;
+    }
+#endif
+    /* No BLAS, or sizes beyond its int arguments. */
+    return mg_gemm_builtin(dtype, trans_a, trans_b, batch, m, n, k, alpha, a, lda, stride_a,
+                           b, ldb, stride_b, beta, c, ldc, stride_c);
 }

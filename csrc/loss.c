@@ -1,10 +1,86 @@
-/* loss.c -- NOT YET IMPLEMENTED: placeholders returning MG_ERR_UNSUPPORTED. */
+/*
+ * loss.c -- fused cross-entropy: log-softmax and negative log-likelihood in
+ * one pass over each row of logits, with PyTorch's class weights,
+ * ignore_index and label smoothing (reduction 'none'; the caller reduces,
+ * dividing by the sum of row_weight for a mean).
+ *
+ * The typed row loops live in loss_typed.inc; this file checks arguments --
+ * every target before anything is written -- and dispatches on dtype.
+ */
+#include <tgmath.h>
+
 #include "core.h"
 
-int mg_cross_entropy(int dtype, int64_t n, int64_t c, const void *logits, const int64_t *target, const void *weight, int64_t ignore_index, double label_smoothing, void *loss, void *row_weight, void *log_probs) {
-    return MG_ERR_UNSUPPORTED;
+#define T float
+#define TYPED(name) name##_f32
+#include "loss_typed.inc"
+#undef T
+#undef TYPED
+
+#define T double
+#define TYPED(name) name##_f64
+#include "loss_typed.inc"
+#undef T
+#undef TYPED
+
+/* Sizes, smoothing and pointers shared by forward and backward. */
+static int check_cross_entropy(int dtype, int64_t n, int64_t c, double label_smoothing,
+                               const int64_t *target, const void *rows_in, const void *rows_out) {
+    MG_CHECK(mg_is_float_dtype(dtype), MG_ERR_DTYPE);
+    MG_CHECK(n >= 0 && c >= 0, MG_ERR_SIZE);
+    MG_CHECK(c == 0 || n <= INT64_MAX / c, MG_ERR_SIZE);
+    /* PyTorch accepts smoothing in [0, 1]; NaN fails both comparisons. */
+    MG_CHECK(label_smoothing >= 0 && label_smoothing <= 1, MG_ERR_OP);
+    if (n == 0) return MG_OK;
+    MG_CHECK(target != NULL, MG_ERR_NULL);
+    MG_CHECK(c == 0 || (rows_in != NULL && rows_out != NULL), MG_ERR_NULL);
+    return MG_OK;
 }
 
-int mg_cross_entropy_backward(int dtype, int64_t n, int64_t c, const void *log_probs, const int64_t *target, const void *weight, int64_t ignore_index, double label_smoothing, const void *grad_loss, void *grad_logits) {
-    return MG_ERR_UNSUPPORTED;
+/* Every target in [0, c) or equal to ignore_index (one pass, before any write). */
+static int check_targets(int64_t n, int64_t c, const int64_t *target, int64_t ignore_index) {
+    for (int64_t i = 0; i < n; i++) {
+        const int64_t t = target[i];
+        MG_CHECK(t == ignore_index || (t >= 0 && t < c), MG_ERR_INDEX);
+    }
+    return MG_OK;
+}
+
+int mg_cross_entropy(int dtype, int64_t n, int64_t c, const void *logits,
+                     const int64_t *target, const void *weight,
+                     int64_t ignore_index, double label_smoothing,
+                     void *loss, void *row_weight, void *log_probs) {
+    int status = check_cross_entropy(dtype, n, c, label_smoothing, target, logits, log_probs);
+    if (status != MG_OK) return status;
+    if (n == 0) return MG_OK;
+    MG_CHECK(loss != NULL && row_weight != NULL, MG_ERR_NULL);
+    status = check_targets(n, c, target, ignore_index);
+    if (status != MG_OK) return status;
+    if (dtype == MG_FLOAT32)
+        cross_entropy_f32(n, c, logits, target, weight, ignore_index, label_smoothing, loss,
+                          row_weight, log_probs);
+    else
+        cross_entropy_f64(n, c, logits, target, weight, ignore_index, label_smoothing, loss,
+                          row_weight, log_probs);
+    return MG_OK;
+}
+
+int mg_cross_entropy_backward(int dtype, int64_t n, int64_t c, const void *log_probs,
+                              const int64_t *target, const void *weight,
+                              int64_t ignore_index, double label_smoothing,
+                              const void *grad_loss, void *grad_logits) {
+    int status = check_cross_entropy(dtype, n, c, label_smoothing, target, log_probs,
+                                     grad_logits);
+    if (status != MG_OK) return status;
+    if (n == 0) return MG_OK;
+    MG_CHECK(grad_loss != NULL, MG_ERR_NULL);
+    status = check_targets(n, c, target, ignore_index);
+    if (status != MG_OK) return status;
+    if (dtype == MG_FLOAT32)
+        cross_entropy_backward_f32(n, c, log_probs, target, weight, ignore_index,
+                                   label_smoothing, grad_loss, grad_logits);
+    else
+        cross_entropy_backward_f64(n, c, log_probs, target, weight, ignore_index,
+                                   label_smoothing, grad_loss, grad_logits);
+    return MG_OK;
 }

@@ -178,7 +178,10 @@ uint64_t mg_random_advance(int64_t n);
  * op(A) is (m, k) -- A is stored (m, k) with leading dim lda, or (k, m) when
  * trans_a; op(B) is (k, n) likewise.  A[b] starts at a + b*stride_a (stride 0
  * reuses one matrix for every problem).  beta == 0 ignores C's old contents
- * (NaN included).  Uses BLAS when built with it. Float dtypes. */
+ * (NaN included); k == 0 or alpha == 0 gives C = beta * C without reading A
+ * or B.  Needs lda >= (trans_a ? m : k), ldb >= (trans_b ? k : n), ldc >= n,
+ * strides >= 0, and with batch > 1 stride_c >= (m-1)*ldc + n (problems never
+ * share an element of C).  Uses BLAS when built with it. Float dtypes. */
 int mg_gemm(int dtype, int trans_a, int trans_b, int64_t batch,
             int64_t m, int64_t n, int64_t k, double alpha,
             const void *a, int64_t lda, int64_t stride_a,
@@ -194,9 +197,9 @@ int mg_gemm_builtin(int dtype, int trans_a, int trans_b, int64_t batch,
 /* ---- losses (loss.c) --------------------------------------------------- */
 
 /* Fused log-softmax + negative log-likelihood over logits (n, c):
- *   loss[i] = -w[t_i] * ((1-ls) * logp[i, t_i] + ls/c * sum_j logp[i, j])
- * (with weights w, PyTorch's label_smoothing formula applies w per class j
- * inside the smoothing sum).  Rows whose target == ignore_index get loss 0 and
+ *   loss[i] = -(1-ls) * w[t_i] * logp[i, t_i] - ls/c * sum_j w[j] * logp[i, j]
+ * (PyTorch's label_smoothing formula: w per class j inside the smoothing sum;
+ * w = 1 without weights).  Rows whose target == ignore_index get loss 0 and
  * weight 0.  weight may be NULL (all ones).  Writes per-row losses, the per-row
  * weight w[t_i] (for the mean's denominator), and log_probs (n, c) for backward.
  * Targets outside [0, c) (other than ignore_index) are MG_ERR_INDEX. */
@@ -223,6 +226,7 @@ int mg_adam_step(int dtype, int64_t n, void *param, const void *grad,
                  void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq,
                  double lr, double beta1, double beta2, double eps,
                  double weight_decay, int decoupled_wd, int64_t step, int maximize);
+/* Adagrad; step as for Adam (the learning rate is lr / (1 + (step-1) * lr_decay)). */
 int mg_adagrad_step(int dtype, int64_t n, void *param, const void *grad, void *state_sum,
                     double lr, double lr_decay, double weight_decay, double eps,
                     int64_t step, int maximize);
@@ -230,7 +234,9 @@ int mg_adagrad_step(int dtype, int64_t n, void *param, const void *grad, void *s
 int mg_rmsprop_step(int dtype, int64_t n, void *param, const void *grad, void *square_avg,
                     void *momentum_buf, void *grad_avg, double lr, double alpha, double eps,
                     double weight_decay, double momentum, int maximize);
-/* out[0] = sum |x|^p over n elements (p = +inf gives max |x|), accumulated in double. */
+/* out[0] = sum |x|^p over n elements (p = +inf gives max |x|, 0 when n == 0;
+ * -inf gives min |x|, MG_ERR_EMPTY when n == 0; p = 0 counts the non-zeros),
+ * accumulated in double. */
 int mg_norm_pow(int dtype, int64_t n, const void *x, double p, double *out);
 
 /* ---- fused recurrent layers (rnn.c) ------------------------------------ */

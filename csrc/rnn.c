@@ -1,14 +1,247 @@
-/* rnn.c -- NOT YET IMPLEMENTED: placeholders returning MG_ERR_UNSUPPORTED. */
+/*
+ * rnn.c -- fused recurrent layers (tanh/ReLU RNN, GRU, LSTM): one layer, one
+ * direction, a whole time-major sequence per call, forward and backward.
+ *
+ * Where the time goes, and how it is spent well:
+ *   forward   one gemm for the input projection of all T steps at once,
+ *             then per step one recurrent gemm (B, H) x (H, G*H) and one fused
+ *             gate kernel (activations and state update in a single pass);
+ *   backward  per step (in reverse) one fused gate-gradient kernel and one
+ *             gemm carrying dh back through W_hh; then the weight and input
+ *             gradients as single large gemms over all T*B rows, biases as
+ *             column sums.
+ * The typed code lives in rnn_cells_typed.inc (gate arithmetic of one row)
+ * and rnn_typed.inc (the sequence loops), compiled once per float dtype; this
+ * file validates arguments and dispatches.
+ */
+/* The float32 activations vectorise only when gcc may assume that
+ * floating-point operations do not trap (see rnn_activations.h).  Nothing
+ * here reads the floating-point exception flags. */
+#pragma GCC optimize("no-trapping-math")
+
+#include <stdlib.h>
+#include <string.h>
+
 #include "core.h"
+#include "rnn_activations.h"
 
-int64_t mg_rnn_workspace_size(int cell, int64_t T, int64_t B, int64_t H) {
-    return 0;
+/* AVX-512 and AVX2/FMA builds of each gate kernel next to the baseline one,
+ * chosen at load time (gcc's target_clones; needs glibc's ifunc).  Elsewhere: baseline only. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && \
+    defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define RNN_SIMD_CLONES \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+#endif
+#ifndef RNN_SIMD_CLONES
+#define RNN_SIMD_CLONES
+#endif
+
+/* Sizes and inputs shared by forward and backward (pointers already checked). */
+struct rnn_problem {
+    int dtype, cell, reverse;
+    int64_t steps, B, n_in, H, G; /* steps is T (T names the element type in the .inc files) */
+    const void *x, *w_ih, *w_hh, *b_ih, *b_hh, *h0, *c0;
+    const int64_t *lengths;
+};
+
+/* Backward's extra inputs and its outputs (any output may be NULL). */
+struct rnn_grads {
+    const void *dy, *dh_n, *dc_n;
+    void *dx, *dw_ih, *dw_hh, *db_ih, *db_hh, *dh0, *dc0;
+};
+
+static int64_t gate_count(int cell) {
+    switch (cell) {
+    case MG_RNN_TANH:
+    case MG_RNN_RELU: return 1;
+    case MG_GRU: return 3;
+    case MG_LSTM: return 4;
+    default: return 0;
+    }
 }
 
-int mg_rnn_forward(int dtype, int cell, int64_t T, int64_t B, int64_t n_in, int64_t H, const void *x, const void *w_ih, const void *w_hh, const void *b_ih, const void *b_hh, const void *h0, const void *c0, const int64_t *lengths, int reverse, void *y, void *h_n, void *c_n, void *ws) {
-    return MG_ERR_UNSUPPORTED;
+/* Whether sequence b takes step t (t < its length). */
+static inline int rnn_active(const struct rnn_problem *p, int64_t t, int64_t b) {
+    return p->lengths == NULL || t < p->lengths[b];
 }
 
-int mg_rnn_backward(int dtype, int cell, int64_t T, int64_t B, int64_t n_in, int64_t H, const void *x, const void *w_ih, const void *w_hh, const void *b_ih, const void *b_hh, const void *h0, const void *c0, const int64_t *lengths, int reverse, const void *y, const void *ws, const void *dy, const void *dh_n, const void *dc_n, void *dx, void *dw_ih, void *dw_hh, void *db_ih, void *db_hh, void *dh0, void *dc0) {
-    return MG_ERR_UNSUPPORTED;
+/* The row (t', b) of the step that ran just before step t of sequence b, or -1
+ * when step t is that sequence's first (its previous state is h0/c0).  Forward
+ * the previous step is t-1; reversed it is t+1, unless that lies past the
+ * sequence's end: a reversed ragged sequence starts at its own last step. */
+static inline int64_t rnn_prev_row(const struct rnn_problem *p, int64_t t, int64_t b) {
+    const int64_t prev = p->reverse ? t + 1 : t - 1;
+    if (prev < 0 || prev >= p->steps || !rnn_active(p, prev, b)) return -1;
+    return prev * p->B + b;
+}
+
+/* TEMPORARY-DEV: until mg_gemm is implemented */
+#include "blas.h"
+static int tmp_gemm_fallback(int dtype, int ta, int tb, int64_t m, int64_t n, int64_t k,
+                    const void *a, int64_t lda, const void *b, int64_t ldb, double beta,
+                    void *c, int64_t ldc) {
+#ifdef MG_USE_BLAS
+    if (dtype == MG_FLOAT32)
+        MG_BLAS(cblas_sgemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, (float)beta, c, ldc);
+    else
+        MG_BLAS(cblas_dgemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
+#else
+    for (int64_t i = 0; i < m; i++) for (int64_t j = 0; j < n; j++) {
+        double acc = 0;
+        for (int64_t q = 0; q < k; q++) {
+            double av = dtype == MG_FLOAT32 ? ((const float*)a)[ta ? q*lda+i : i*lda+q] : ((const double*)a)[ta ? q*lda+i : i*lda+q];
+            double bv = dtype == MG_FLOAT32 ? ((const float*)b)[tb ? j*ldb+q : q*ldb+j] : ((const double*)b)[tb ? j*ldb+q : q*ldb+j];
+            acc += av*bv;
+        }
+        if (dtype == MG_FLOAT32) { float *cc = c; cc[i*ldc+j] = (float)(acc + (beta != 0 ? beta*cc[i*ldc+j] : 0)); }
+        else { double *cc = c; cc[i*ldc+j] = acc + (beta != 0 ? beta*cc[i*ldc+j] : 0); }
+    }
+#endif
+    return MG_OK;
+}
+/* END TEMPORARY-DEV */
+
+/* C (m, n) = op(A) op(B) + beta C with C contiguous (ldc == n).  An empty
+ * inner dimension (k == 0) leaves beta C, so zeros when beta == 0: BLAS
+ * implementations differ on k == 0 and on leading dimensions of 0. */
+static int rnn_gemm(int dtype, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                    const void *a, int64_t lda, const void *b, int64_t ldb, double beta,
+                    void *c, int64_t ldc) {
+    if (m == 0 || n == 0) return MG_OK;
+    if (k == 0) {
+        if (beta == 0.0) memset(c, 0, (size_t)(m * ldc) * mg_dtype_size(dtype));
+        return MG_OK;
+    }
+    int st = mg_gemm(dtype, trans_a, trans_b, 1, m, n, k, 1.0, a, lda, 0, b, ldb, 0, beta, c,
+                   ldc, 0);
+    if (st == MG_ERR_UNSUPPORTED) return tmp_gemm_fallback(dtype, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc); /* TEMPORARY-DEV */
+    return st;
+}
+
+#define T float
+#define TYPED(name) name##_f32
+#include "rnn_cells_typed.inc"
+#include "rnn_typed.inc"
+#undef T
+#undef TYPED
+
+#define T double
+#define TYPED(name) name##_f64
+#include "rnn_cells_typed.inc"
+#include "rnn_typed.inc"
+#undef T
+#undef TYPED
+
+/* ---- argument checks ------------------------------------------------------ */
+
+/* a * b into *out; 0 on int64 overflow (sizes are already >= 0). */
+static int mul_fits(int64_t a, int64_t b, int64_t *out) {
+    return !__builtin_mul_overflow(a, b, out);
+}
+
+/* Workspace elements for (cell, T, B, H), or -1 when an argument is invalid
+ * or the size does not fit in int64. */
+int64_t mg_rnn_workspace_size(int cell, int64_t T_, int64_t B, int64_t H) {
+    const int64_t G = gate_count(cell);
+    if (G == 0 || T_ < 0 || B < 0 || H < 0) return -1;
+    /* per (t, b) row: LSTM 4H gates + c + tanh c; GRU 3H gates + W_hn h + b_hn */
+    const int64_t per_unit = cell == MG_LSTM ? 6 : (cell == MG_GRU ? 4 : 0);
+    int64_t rows, row_size, size;
+    if (!mul_fits(T_, B, &rows) || !mul_fits(H, per_unit, &row_size) ||
+        !mul_fits(rows, row_size, &size))
+        return -1;
+    return size;
+}
+
+/* Checks everything forward and backward share and fills the problem. */
+static int check_problem(struct rnn_problem *p, int dtype, int cell, int64_t T_, int64_t B,
+                         int64_t n_in, int64_t H, const void *x, const void *w_ih,
+                         const void *w_hh, const void *b_ih, const void *b_hh, const void *h0,
+                         const void *c0, const int64_t *lengths, int reverse) {
+    MG_CHECK(mg_is_float_dtype(dtype), MG_ERR_DTYPE);
+    const int64_t G = gate_count(cell);
+    MG_CHECK(G != 0, MG_ERR_OP);
+    MG_CHECK(T_ >= 0 && B >= 0 && n_in >= 0 && H >= 0, MG_ERR_SIZE);
+    /* every product the kernels form must fit: S*GH, S*n_in, GH*n_in, GH*H and the
+     * scratch sizes (at most 2*S*GH + 3*B*GH) */
+    int64_t S, GH, v;
+    MG_CHECK(mul_fits(T_, B, &S) && mul_fits(G, H, &GH), MG_ERR_SIZE);
+    MG_CHECK(mul_fits(S, GH, &v) && v <= INT64_MAX / 4 / 8, MG_ERR_SIZE);
+    MG_CHECK(mul_fits(S, n_in, &v) && mul_fits(GH, n_in, &v) && mul_fits(GH, H, &v), MG_ERR_SIZE);
+    MG_CHECK(mul_fits(B, GH, &v) && v <= INT64_MAX / 4 / 8, MG_ERR_SIZE);
+    MG_CHECK(mg_rnn_workspace_size(cell, T_, B, H) >= 0, MG_ERR_SIZE);
+
+    MG_CHECK(x != NULL || S * n_in == 0, MG_ERR_NULL);
+    MG_CHECK(w_ih != NULL || GH * n_in == 0, MG_ERR_NULL);
+    MG_CHECK(w_hh != NULL || GH * H == 0, MG_ERR_NULL);
+    MG_CHECK(h0 != NULL || B * H == 0, MG_ERR_NULL);
+    if (cell == MG_LSTM) MG_CHECK(c0 != NULL || B * H == 0, MG_ERR_NULL);
+    if (lengths != NULL)
+        for (int64_t b = 0; b < B; b++) MG_CHECK(lengths[b] >= 0 && lengths[b] <= T_, MG_ERR_SIZE);
+
+    *p = (struct rnn_problem){
+        .dtype = dtype, .cell = cell, .reverse = reverse != 0,
+        .steps = T_, .B = B, .n_in = n_in, .H = H, .G = G,
+        .x = x, .w_ih = w_ih, .w_hh = w_hh, .b_ih = b_ih, .b_hh = b_hh,
+        .h0 = h0, .c0 = cell == MG_LSTM ? c0 : NULL, .lengths = lengths,
+    };
+    return MG_OK;
+}
+
+/* ---- entry points ---------------------------------------------------------- */
+
+int mg_rnn_forward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in, int64_t H,
+                   const void *x, const void *w_ih, const void *w_hh, const void *b_ih,
+                   const void *b_hh, const void *h0, const void *c0, const int64_t *lengths,
+                   int reverse, void *y, void *h_n, void *c_n, void *ws) {
+    struct rnn_problem p;
+    int status = check_problem(&p, dtype, cell, T_, B, n_in, H, x, w_ih, w_hh, b_ih, b_hh, h0,
+                               c0, lengths, reverse);
+    if (status != MG_OK) return status;
+    MG_CHECK(y != NULL || T_ * B * H == 0, MG_ERR_NULL);
+    MG_CHECK(h_n != NULL || B * H == 0, MG_ERR_NULL);
+    if (cell == MG_LSTM) MG_CHECK(c_n != NULL || B * H == 0, MG_ERR_NULL);
+
+    /* Inference may pass no workspace: the gates still need a home. */
+    const int64_t ws_size = mg_rnn_workspace_size(cell, T_, B, H);
+    void *own_ws = NULL;
+    if (ws == NULL && ws_size > 0) {
+        own_ws = malloc((size_t)ws_size * mg_dtype_size(dtype));
+        if (own_ws == NULL) return MG_ERR_NOMEM;
+        ws = own_ws;
+    }
+    if (dtype == MG_FLOAT32)
+        status = forward_f32(&p, y, h_n, c_n, ws);
+    else
+        status = forward_f64(&p, y, h_n, c_n, ws);
+    free(own_ws);
+    return status;
+}
+
+int mg_rnn_backward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in, int64_t H,
+                    const void *x, const void *w_ih, const void *w_hh, const void *b_ih,
+                    const void *b_hh, const void *h0, const void *c0, const int64_t *lengths,
+                    int reverse, const void *y, const void *ws, const void *dy,
+                    const void *dh_n, const void *dc_n, void *dx, void *dw_ih, void *dw_hh,
+                    void *db_ih, void *db_hh, void *dh0, void *dc0) {
+    struct rnn_problem p;
+    int status = check_problem(&p, dtype, cell, T_, B, n_in, H, x, w_ih, w_hh, b_ih, b_hh, h0,
+                               c0, lengths, reverse);
+    if (status != MG_OK) return status;
+    MG_CHECK(y != NULL || T_ * B * H == 0, MG_ERR_NULL);
+    MG_CHECK(dy != NULL || T_ * B * H == 0, MG_ERR_NULL);
+    MG_CHECK(ws != NULL || mg_rnn_workspace_size(cell, T_, B, H) == 0, MG_ERR_NULL);
+
+    const struct rnn_grads g = {
+        .dy = dy, .dh_n = dh_n, .dc_n = cell == MG_LSTM ? dc_n : NULL,
+        .dx = dx, .dw_ih = dw_ih, .dw_hh = dw_hh,
+        /* a bias that does not exist has no gradient */
+        .db_ih = b_ih != NULL ? db_ih : NULL, .db_hh = b_hh != NULL ? db_hh : NULL,
+        .dh0 = dh0, .dc0 = cell == MG_LSTM ? dc0 : NULL,
+    };
+    if (dtype == MG_FLOAT32)
+        return backward_f32(&p, y, ws, &g);
+    return backward_f64(&p, y, ws, &g);
 }

@@ -1,2 +1,123 @@
-"""(being written)"""
-__all__ = []
+"""Cross-entropy kernels: fused log-softmax + negative log-likelihood.
+
+Semantics are PyTorch's ``F.cross_entropy(..., reduction='none')`` with class
+weights, ``ignore_index`` and ``label_smoothing``.  Per row i with target t:
+
+    loss[i] = -(1 - ls) * w[t] * logp[i, t] - ls / c * sum_j w[j] * logp[i, j]
+
+and 0 where ``target[i] == ignore_index``.  The caller reduces: a mean is
+``loss.sum() / row_weight.sum()``, as PyTorch divides by the summed weights of
+the rows that count.
+"""
+import numpy as np
+
+from minigrad._native import check, ffi, lib
+from minigrad.backend.cpu.common import INT64, contiguous, dtype_code, ptr, same_dtype
+
+__all__ = ["cross_entropy", "cross_entropy_backward"]
+
+
+def _check_inputs(op, rows, target, weight, label_smoothing, rows_name):
+    """Shapes and dtypes shared by forward and backward; returns contiguous
+    (rows, target, weight) and the C dtype code."""
+    if not isinstance(rows, np.ndarray) or not isinstance(target, np.ndarray):
+        raise TypeError(f"{op}: expected numpy arrays, got {type(rows).__name__} and "
+                        f"{type(target).__name__}")
+    code = dtype_code(rows, op)
+    if rows.ndim != 2:
+        raise ValueError(f"{op}: {rows_name} must be 2-D (n, c), got shape {rows.shape}")
+    n, c = rows.shape
+    if target.dtype != INT64:
+        raise TypeError(f"{op}: target must be int64, got {target.dtype} (shape {target.shape})")
+    if target.shape != (n,):
+        raise ValueError(f"{op}: target must have shape ({n},) to match {rows_name} "
+                         f"{rows.shape}, got {target.shape}")
+    if weight is not None:
+        if not isinstance(weight, np.ndarray):
+            raise TypeError(f"{op}: weight must be a numpy array or None, "
+                            f"got {type(weight).__name__}")
+        same_dtype(op, rows, weight)
+        if weight.shape != (c,):
+            raise ValueError(f"{op}: weight must have shape ({c},) for {c} classes, "
+                             f"got {weight.shape}")
+        weight = contiguous(weight)
+    label_smoothing = float(label_smoothing)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    return contiguous(rows), contiguous(target), weight, code, label_smoothing
+
+
+def _optional(arr):
+    """A pointer to `arr`, or NULL for None."""
+    return ffi.NULL if arr is None else ptr(arr)
+
+
+def _int64_ptr(arr):
+    """An int64_t * to a contiguous int64 array (ptr() gives a char *)."""
+    return ffi.from_buffer("int64_t[]", arr)
+
+
+def _raise_bad_target(op, target, c, ignore_index):
+    """IndexError naming the first target outside [0, c) (error path only)."""
+    for i, t in enumerate(target.tolist()):
+        if t != ignore_index and not 0 <= t < c:
+            raise IndexError(f"{op}: target[{i}] = {t} is out of range for {c} classes: "
+                             f"expected values in [0, {c}) or ignore_index={ignore_index} "
+                             f"(target shape {target.shape})")
+    raise IndexError(f"{op}: a target is out of range [0, {c})")  # unreachable in practice
+
+
+def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0):
+    """Per-row cross-entropy of ``logits`` (n, c) against int64 ``target`` (n,).
+
+    weight: (c,) class weights of the logits' dtype, or None.  Returns
+    ``(loss (n,), row_weight (n,), log_probs (n, c))``: ``row_weight[i]`` is
+    ``w[target[i]]`` (1 without weights, 0 for ignored rows), the denominator
+    of a mean; ``log_probs`` is what :func:`cross_entropy_backward` needs.
+    Raises IndexError for a target outside [0, c) that is not ``ignore_index``.
+    """
+    op = "cross_entropy"
+    logits, target, weight, code, ls = _check_inputs(op, logits, target, weight,
+                                                     label_smoothing, "logits")
+    n, c = logits.shape
+    ignore_index = int(ignore_index)
+    loss = np.empty(n, logits.dtype)
+    row_weight = np.empty(n, logits.dtype)
+    log_probs = np.empty((n, c), logits.dtype)
+    status = lib.mg_cross_entropy(code, n, c, ptr(logits), _int64_ptr(target),
+                                  _optional(weight), ignore_index, ls,
+                                  ptr(loss), ptr(row_weight), ptr(log_probs))
+    if status == lib.MG_ERR_INDEX:
+        _raise_bad_target(op, target, c, ignore_index)
+    check(status, "mg_cross_entropy", lambda: f"logits {logits.shape}, target {target.shape}")
+    return loss, row_weight, log_probs
+
+
+def cross_entropy_backward(log_probs, target, grad_loss, weight=None, ignore_index=-100,
+                           label_smoothing=0.0):
+    """Gradient (n, c) of the per-row losses with respect to the logits.
+
+    log_probs: (n, c) from :func:`cross_entropy`; grad_loss: (n,) gradient of
+    each row's loss (same dtype); the other arguments as in the forward.
+    """
+    op = "cross_entropy_backward"
+    log_probs, target, weight, code, ls = _check_inputs(op, log_probs, target, weight,
+                                                        label_smoothing, "log_probs")
+    n, c = log_probs.shape
+    if not isinstance(grad_loss, np.ndarray):
+        raise TypeError(f"{op}: grad_loss must be a numpy array, got {type(grad_loss).__name__}")
+    same_dtype(op, log_probs, grad_loss)
+    if grad_loss.shape != (n,):
+        raise ValueError(f"{op}: grad_loss must have shape ({n},) to match log_probs "
+                         f"{log_probs.shape}, got {grad_loss.shape}")
+    grad_loss = contiguous(grad_loss)
+    ignore_index = int(ignore_index)
+    grad = np.empty((n, c), log_probs.dtype)
+    status = lib.mg_cross_entropy_backward(code, n, c, ptr(log_probs), _int64_ptr(target),
+                                           _optional(weight),
+                                           ignore_index, ls, ptr(grad_loss), ptr(grad))
+    if status == lib.MG_ERR_INDEX:
+        _raise_bad_target(op, target, c, ignore_index)
+    check(status, "mg_cross_entropy_backward",
+          lambda: f"log_probs {log_probs.shape}, target {target.shape}")
+    return grad

@@ -1,0 +1,233 @@
+"""The tape and the backward engine: graphs, errors, hooks, grad modes, memory."""
+import gc
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.autograd import grad
+
+
+def test_simple_backward_matches_hand_derivative():
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0, 6.0])
+
+
+def test_diamond_and_reused_values():
+    a = mg.tensor([1.5, -2.0], dtype=mg.float64, requires_grad=True)
+    b = a + a          # b = 2a
+    c = b * b          # c = 4a^2, dc/da = 8a
+    c.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), 8 * np.array([1.5, -2.0]))
+
+
+def test_gradients_accumulate_across_backward_calls():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    (x * 3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])
+
+
+def test_shared_gradient_is_not_aliased_between_leaves():
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    (a + b).sum().backward()
+    with mg.no_grad():
+        a.grad.mul_(10)
+    np.testing.assert_allclose(b.grad.numpy(), [1.0, 1.0])
+
+
+def test_long_chain_has_no_recursion_limit():
+    x = mg.tensor([1.0], dtype=mg.float64, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y + 1e-6
+    y.sum().backward()
+    assert x.grad.item() == 1.0
+
+
+def test_second_backward_without_retain_graph_raises():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.tanh() * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+
+
+def test_retain_graph_allows_second_backward():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.exp() * x).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.numpy().copy()
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * first, rtol=1e-6)
+
+
+def test_non_scalar_backward_needs_gradient():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="scalar outputs"):
+        (x * 2).backward()
+    (x * 2).backward(mg.tensor([1.0, 0.5]))
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 1.0])
+
+
+def test_backward_on_tensor_without_grad_raises():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        mg.tensor([1.0]).sum().backward()
+
+
+def test_inplace_change_of_saved_tensor_is_detected():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    z = (y * y).sum()      # saves y
+    with mg.no_grad():
+        y.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        z.backward()
+
+
+def test_inplace_on_leaf_requiring_grad_is_refused():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place"):
+        x.add_(1.0)
+    with mg.no_grad():
+        x.add_(1.0)
+    np.testing.assert_allclose(x.detach().numpy(), [2.0, 3.0])
+
+
+def test_no_grad_and_set_grad_enabled():
+    x = mg.tensor([1.0], requires_grad=True)
+    with mg.no_grad():
+        y = x * 2
+    assert not y.requires_grad and y.grad_fn is None
+    with mg.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+        with mg.enable_grad():
+            assert (x * 2).requires_grad
+    assert mg.is_grad_enabled()
+
+    @mg.no_grad()
+    def f(t):
+        return t * 3
+    assert not f(x).requires_grad
+
+
+def test_autograd_grad_does_not_touch_dot_grad():
+    x = mg.tensor([1.0, 2.0], dtype=mg.float64, requires_grad=True)
+    w = mg.tensor([3.0, 4.0], dtype=mg.float64, requires_grad=True)
+    h = x * w
+    y = (h * h).sum()
+    gx, gh = grad(y, [x, h])
+    np.testing.assert_allclose(gx.numpy(), 2 * np.array([3, 8]) * np.array([3, 4]))
+    np.testing.assert_allclose(gh.numpy(), [6.0, 16.0])
+    assert x.grad is None and w.grad is None
+
+
+def test_autograd_grad_unused_input():
+    x = mg.tensor([1.0], requires_grad=True)
+    z = mg.tensor([1.0], requires_grad=True)
+    y = (x * 2).sum()
+    with pytest.raises(RuntimeError, match="allow_unused"):
+        grad(y, [x, z], retain_graph=True)
+    gx, gz = grad(y, [x, z], allow_unused=True)
+    assert gz is None and gx.item() == 2.0
+
+
+def test_double_backward_of_tanh():
+    x = mg.tensor([0.3, -1.2, 2.0], dtype=mg.float64, requires_grad=True)
+    y = x.tanh().sum()
+    g, = grad(y, x, create_graph=True)
+    g2, = grad(g.sum(), x)
+    t = np.tanh(np.array([0.3, -1.2, 2.0]))
+    np.testing.assert_allclose(g.detach().numpy(), 1 - t ** 2, rtol=1e-12)
+    np.testing.assert_allclose(g2.numpy(), -2 * t * (1 - t ** 2), rtol=1e-12)
+
+
+def test_third_derivative_of_cube():
+    x = mg.tensor(2.0, dtype=mg.float64, requires_grad=True)
+    y = x ** 3
+    g1, = grad(y, x, create_graph=True)
+    g2, = grad(g1, x, create_graph=True)
+    g3, = grad(g2, x)
+    assert (g1.item(), g2.item(), g3.item()) == (12.0, 12.0, 6.0)
+
+
+def test_hooks_on_leaf_and_non_leaf():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    h = x * 3
+    h.register_hook(lambda g: seen.append(g.numpy().copy()))
+    handle = x.register_hook(lambda g: g * 10)
+    (h * h).sum().backward()
+    np.testing.assert_allclose(seen[0], [6.0, 12.0])
+    np.testing.assert_allclose(x.grad.numpy(), [180.0, 360.0])
+    handle.remove()
+    x.grad = None
+    (x * 1).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0])
+
+
+def test_retain_grad():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    h.retain_grad()
+    (h * h).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), [4.0, 8.0])
+    assert h.retains_grad
+
+
+def test_saved_tensors_are_released_after_backward():
+    x = mg.tensor(np.ones(1000), requires_grad=True)
+    y = x.exp()
+    node = y.grad_fn
+    y.sum().backward()
+    assert node.released and node._outputs is None and node.saved == ()
+
+
+def test_shape_mismatch_names_both_shapes():
+    a = mg.ones(2, 3)
+    b = mg.ones(4, 5)
+    with pytest.raises(ValueError, match=r"\[2, 3\].*\[4, 5\]"):
+        a + b
+    with pytest.raises(ValueError, match=r"\[2, 3\].*\[4, 5\]"):
+        a @ b
+
+
+def test_memory_is_flat_over_many_training_steps():
+    code = textwrap.dedent("""
+        import resource, minigrad as mg
+        w = mg.randn(64, 64, requires_grad=True)
+        x = mg.randn(32, 64)
+        def rss():
+            return int(open('/proc/self/statm').read().split()[1]) * 4096
+        for step in range(10000):
+            loss = ((x @ w).tanh() ** 2).mean()
+            loss.backward()
+            with mg.no_grad():
+                w.sub_(w.grad * 0.01)
+            w.grad = None
+            if step == 1000:
+                start = rss()
+        print(rss() - start)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "MINIGRAD_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr
+    growth = int(out.stdout.strip())
+    assert growth < 4 * 2 ** 20, f"RSS grew by {growth / 2**20:.1f} MiB over 9000 steps"
+
+
+def test_graph_is_freed_when_references_are_dropped():
+    import weakref
+    x = mg.randn(10, requires_grad=True)
+    y = (x * 2).tanh()
+    ref = weakref.ref(y.grad_fn)
+    del y
+    gc.collect()
+    assert ref() is None
