@@ -44,14 +44,15 @@
  * 64-byte boundary of y, so that the main loop's vector stores never split a
  * cache line (numpy's buffers start 16 bytes past one; about 5% at 1M
  * elements). */
-#define VEC_BLOCK(name, T, f)                                                   \
-    MG_SIMD_CLONES static void name(int64_t n, const void *xv, void *yv) {      \
-        const T *x = xv;                                                        \
-        T *y = yv;                                                              \
-        int64_t head = (int64_t)((64 - ((uintptr_t)y & 63)) & 63) / (int64_t)sizeof(T); \
-        if (head > n) head = n;                                                 \
-        for (int64_t i = 0; i < head; i++) y[i] = f(x[i]);                      \
-        for (int64_t i = head; i < n; i++) y[i] = f(x[i]);                      \
+#define VEC_BLOCK(name, T, f)                                              \
+    MG_SIMD_CLONES static void name(int64_t n, const void *xv, void *yv) { \
+        const T *x = xv;                                                   \
+        T *y = yv;                                                         \
+        int64_t head = (int64_t)((64 - ((uintptr_t)y & 63)) & 63);         \
+        head /= (int64_t)sizeof(T);                                        \
+        if (head > n) head = n;                                            \
+        for (int64_t i = 0; i < head; i++) y[i] = f(x[i]);                 \
+        for (int64_t i = head; i < n; i++) y[i] = f(x[i]);                 \
     }
 VEC_BLOCK(exp_block_f32, float, mg_exp_f32)
 VEC_BLOCK(tanh_block_f32, float, mg_tanh_f32)

@@ -14,5 +14,4 @@ from minigrad.nn.normalization import LayerNorm  # noqa: F401
 from minigrad.nn.activation import LogSoftmax, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401
 from minigrad.nn.loss import CrossEntropyLoss, MSELoss, NLLLoss  # noqa: F401
 from minigrad.nn import functional, init, utils  # noqa: F401
-# Recurrent layers (RNN, GRU, LSTM and their cells) live in minigrad/nn/rnn.py, written
-# separately; their import goes here when that file lands.
+from minigrad.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401

@@ -262,7 +262,7 @@ def test_c_entry_points_validate():
 def test_kernel_error_names_kernel_and_shape(monkeypatch):
     """A failing C status surfaces as KernelError naming the C entry point and the shape."""
     import sys
-    module = sys.modules["minigrad.backend.cpu.reduce"]
+    module = sys.modules["minigrad.backend.cpu.reductions"]
 
     class FailingLib:
         def __getattr__(self, name):

@@ -6,7 +6,7 @@ Each family lives in its own module; this package is the table.
 """
 from minigrad.backend.cpu.common import contiguous, copy_into  # noqa: F401
 from minigrad.backend.cpu.elementwise import *  # noqa: F401,F403
-from minigrad.backend.cpu.reduce import *  # noqa: F401,F403
+from minigrad.backend.cpu.reductions import *  # noqa: F401,F403
 from minigrad.backend.cpu.indexing import *  # noqa: F401,F403
 from minigrad.backend.cpu.random import *  # noqa: F401,F403
 from minigrad.backend.cpu.linalg import *  # noqa: F401,F403

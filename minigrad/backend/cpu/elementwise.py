@@ -63,7 +63,9 @@ _MAX_EXACT_INT = 2 ** 53  # integers a double holds exactly
 
 
 def _describe(arr):
-    return f"{arr.dtype}{list(arr.shape)}" if isinstance(arr, np.ndarray) else type(arr).__name__
+    if isinstance(arr, (np.ndarray, np.generic)):
+        return f"{arr.dtype}{list(arr.shape)}"
+    return type(arr).__name__
 
 
 def _op_code(table, op, kernel):
@@ -74,8 +76,9 @@ def _op_code(table, op, kernel):
 
 
 def _dtype_code(arr, codes, kernel):
-    """C dtype code of `arr`, or a TypeError naming the kernel."""
-    code = codes.get(arr.dtype) if isinstance(arr, np.ndarray) else None
+    """C dtype code of `arr` (an array, or a numpy scalar, which acts as a 0-d
+    array), or a TypeError naming the kernel."""
+    code = codes.get(arr.dtype) if isinstance(arr, (np.ndarray, np.generic)) else None
     if code is None:
         allowed = "float32 or float64" if len(codes) == 2 else "float32, float64 or int64"
         raise TypeError(f"{kernel}: expected a numpy array of {allowed}, got {_describe(arr)}")

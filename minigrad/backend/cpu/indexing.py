@@ -22,7 +22,7 @@ import numpy as np
 
 from minigrad._native import check, lib
 from minigrad.backend.cpu.common import dtype_code, ptr
-from minigrad.backend.cpu.reduce import c_input, int64_ptr, normalize_axis
+from minigrad.backend.cpu.reductions import c_input, int64_ptr, normalize_axis
 
 __all__ = ["gather", "scatter_add"]
 

@@ -1,0 +1,527 @@
+"""Recurrent nets: RNN, GRU, LSTM and their cells, with PyTorch's contract.
+
+Two implementations give one answer:
+
+  - composed: each time step is written from primitive tensor ops (the cell
+    functions below -- read them to learn the equations; they are recorded op by
+    op on the tape and can be differentiated twice);
+  - fused: one C kernel per layer and direction runs the whole sequence (the
+    input projection of all steps as one gemm, then per step one recurrent gemm
+    and one fused gate kernel) and is recorded on the tape as ONE op whose
+    backward computes all gate gradients step by step and the weight gradients
+    as large gemms over all steps.
+
+Layers use the fused path by default (`impl='fused'`); pass impl='composed' or
+call `set_default_impl('composed')` to study the composed one.  LSTM with
+proj_size > 0 always runs composed (the fused kernel has no projection).
+"""
+import math
+
+from minigrad import dtypes
+from minigrad.autograd import grad_mode
+from minigrad.autograd.function import FREED_MESSAGE, Function
+from minigrad.backend import for_device
+from minigrad.creation import zeros
+from minigrad.nn import functional as F
+from minigrad.nn import init
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
+from minigrad.ops.common import kernels
+from minigrad.ops.shape import cat, stack
+from minigrad.tensor import Tensor
+
+IMPLS = ("fused", "composed")
+_default_impl = ["fused"]
+
+
+def set_default_impl(impl):
+    """The implementation layers use when built without `impl`: 'fused' or 'composed'."""
+    if impl not in IMPLS:
+        raise ValueError(f"set_default_impl: expected 'fused' or 'composed', got {impl!r}")
+    _default_impl[0] = impl
+
+
+def get_default_impl():
+    return _default_impl[0]
+
+
+# ---- one time step, from primitive ops ------------------------------------------------
+#
+# x (B, in), h and c (B, H); w_ih (G*H, in), w_hh (G*H, H) with the gates stacked
+# in PyTorch's order; biases (G*H,) or None.
+
+
+def _affine(x, w, b):
+    out = x @ w.T
+    return out if b is None else out + b
+
+
+def rnn_tanh_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)"""
+    return (_affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)).tanh()
+
+
+def rnn_relu_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """h' = relu(x W_ih^T + b_ih + h W_hh^T + b_hh)"""
+    return (_affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)).relu()
+
+
+def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
+    """Gates r, z, n (in that order in the weights):
+        r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+        z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+        n = tanh(W_in x + b_in + r * (W_hn h + b_hn))   -- reset applied after the matmul
+        h' = (1 - z) * n + z * h"""
+    gi_r, gi_z, gi_n = _affine(x, w_ih, b_ih).chunk(3, 1)
+    gh_r, gh_z, gh_n = _affine(h, w_hh, b_hh).chunk(3, 1)
+    r = (gi_r + gh_r).sigmoid()
+    z = (gi_z + gh_z).sigmoid()
+    n = (gi_n + r * gh_n).tanh()
+    return (1 - z) * n + z * h
+
+
+def lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
+    """Gates i, f, g, o (in that order in the weights):
+        i = sigmoid(.)  f = sigmoid(.)  g = tanh(.)  o = sigmoid(.)   of W_i* x + b_i* + W_h* h + b_h*
+        c' = f * c + i * g
+        h' = o * tanh(c')          (then h' = h' W_hr^T when projected)
+    Returns (h', c')."""
+    i, f, g, o = (_affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)).chunk(4, 1)
+    c_next = f.sigmoid() * c + i.sigmoid() * g.tanh()
+    h_next = o.sigmoid() * c_next.tanh()
+    if w_hr is not None:
+        h_next = h_next @ w_hr.T
+    return h_next, c_next
+
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "GRU": 3, "LSTM": 4}
+_KERNEL_CELL = {"RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu", "GRU": "gru", "LSTM": "lstm"}
+
+
+# ---- cells -------------------------------------------------------------------------------
+
+
+class RNNCellBase(Module):
+    def __init__(self, input_size, hidden_size, bias, num_gates, dtype=None):
+        super().__init__()
+        if input_size <= 0 or hidden_size <= 0:
+            raise ValueError(f"{type(self).__name__}: input_size and hidden_size must be positive, "
+                             f"got {input_size} and {hidden_size}")
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        dtype = dtype or dtypes.get_default_dtype()
+        self.weight_ih = Parameter(zeros(num_gates * hidden_size, input_size, dtype=dtype))
+        self.weight_hh = Parameter(zeros(num_gates * hidden_size, hidden_size, dtype=dtype))
+        if bias:
+            self.bias_ih = Parameter(zeros(num_gates * hidden_size, dtype=dtype))
+            self.bias_hh = Parameter(zeros(num_gates * hidden_size, dtype=dtype))
+        else:
+            self.bias_ih = self.bias_hh = None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -bound, bound)
+
+    def extra_repr(self):
+        text = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            text += ", bias=False"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            text += f", nonlinearity={self.nonlinearity}"
+        return text
+
+    def _prepare(self, input, hx, name):
+        """Batch the input ((in,) -> (1, in)) and check it against the cell's sizes."""
+        if input.ndim not in (1, 2):
+            raise ValueError(f"{name}: expected input of shape (batch, {self.input_size}) or "
+                             f"({self.input_size},), got {list(input.shape)}")
+        if input.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: input has {input.shape[-1]} features, expected "
+                             f"input_size={self.input_size} (shape {list(input.shape)})")
+        _check_dtype(input, self.weight_ih, name)
+        batched = input.ndim == 2
+        x = input if batched else input.unsqueeze(0)
+        expected = (x.shape[0], self.hidden_size)
+        states = []
+        for state in (hx if isinstance(hx, tuple) else (hx,)):
+            if state is None:
+                state = zeros(*expected, dtype=input.dtype)
+            else:
+                state = state if batched else state.unsqueeze(0)
+                if tuple(state.shape) != expected:
+                    raise ValueError(f"{name}: expected hidden state of shape "
+                                     f"{list(expected if batched else expected[1:])}, got "
+                                     f"{list(state.shape if batched else state.shape[1:])}")
+            states.append(state)
+        return x, states, batched
+
+
+class RNNCell(RNNCellBase):
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)  (or relu).
+
+    Args: input_size, hidden_size, bias=True, nonlinearity='tanh' | 'relu'.
+    Inputs: input (N, H_in) or (H_in,); hx (N, H) or (H,), zeros if omitted.
+    Output: h' (N, H) or (H,).
+    Parameters: weight_ih (H, H_in), weight_hh (H, H), bias_ih (H), bias_hh (H)."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, bias, 1, dtype)
+
+    def forward(self, input, hx=None):
+        x, (h,), batched = self._prepare(input, hx, "RNNCell")
+        step = rnn_tanh_cell if self.nonlinearity == "tanh" else rnn_relu_cell
+        out = step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        return out if batched else out.squeeze(0)
+
+
+class GRUCell(RNNCellBase):
+    """The GRU step (gates r, z, n; reset applied after the hidden matmul):
+        r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+        z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+        n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+        h' = (1 - z) * n + z * h
+    Inputs: input (N, H_in) or (H_in,); hx (N, H) or (H,).  Output: h'.
+    Parameters: weight_ih (3H, H_in), weight_hh (3H, H), bias_ih (3H), bias_hh (3H)."""
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, dtype)
+
+    def forward(self, input, hx=None):
+        x, (h,), batched = self._prepare(input, hx, "GRUCell")
+        out = gru_cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        return out if batched else out.squeeze(0)
+
+
+class LSTMCell(RNNCellBase):
+    """The LSTM step (gates i, f, g, o):
+        i, f, o = sigmoid(W_i* x + b_i* + W_h* h + b_h*),  g = tanh(W_ig x + b_ig + W_hg h + b_hg)
+        c' = f * c + i * g,   h' = o * tanh(c')
+    Inputs: input (N, H_in) or (H_in,); hx = (h, c), each (N, H) or (H,), zeros if omitted.
+    Output: (h', c').
+    Parameters: weight_ih (4H, H_in), weight_hh (4H, H), bias_ih (4H), bias_hh (4H)."""
+
+    def __init__(self, input_size, hidden_size, bias=True, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, dtype)
+
+    def forward(self, input, hx=None):
+        if hx is not None and not (isinstance(hx, tuple) and len(hx) == 2):
+            raise TypeError("LSTMCell: hx must be a tuple (h, c)")
+        x, (h, c), batched = self._prepare(input, hx if hx is not None else (None, None),
+                                           "LSTMCell")
+        h, c = lstm_cell(x, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
+
+
+def _check_dtype(input, weight, name):
+    if input.dtype != weight.dtype:
+        raise TypeError(f"{name}: input is {input.dtype} but the parameters are {weight.dtype}; "
+                        f"convert one of them (module.to({input.dtype}) or input.to(...))")
+
+
+# ---- the fused layer op --------------------------------------------------------------------
+
+
+class FusedRNNLayer(Function):
+    """One layer, one direction, the whole sequence, in C.
+
+    Tensor inputs: x (T, B, in), w_ih, w_hh, [b_ih, b_hh], h0 (B, H), [c0 (B, H)].
+    Outputs: y (T, B, H), h_n (B, H), and c_n (B, H) for LSTM."""
+
+    def forward(self, cell, reverse, lengths, x, w_ih, w_hh, b_ih, b_hh, h0, c0):
+        self.cell, self.reverse, self.lengths = cell, reverse, lengths
+        self.has_bias, self.has_c = b_ih is not None, c0 is not None
+        tensors = (x, w_ih, w_hh, b_ih, b_hh, h0, c0)
+        arrays = [None if t is None else t._array for t in tensors]
+        # The workspace (what backward reads) only when this call will be recorded.
+        recording = grad_mode.is_grad_enabled() and any(t is not None and t.requires_grad
+                                                        for t in tensors)
+        y, h_n, c_n, ws = kernels(x).rnn_forward(cell, *arrays, lengths=lengths, reverse=reverse,
+                                                 need_workspace=recording)
+        self.arrays, self.y, self.ws = arrays, y, ws
+        return (y, h_n, c_n) if c_n is not None else (y, h_n)
+
+    def backward(self, gy, gh_n, gc_n=None):
+        if self.released:
+            raise RuntimeError(FREED_MESSAGE)
+        k = for_device(self.device)
+        gy_array = k.fill(self.y.shape, 0.0, self.y.dtype) if gy is None else gy._array
+        grads = k.rnn_backward(self.cell, *self.arrays, self.lengths, self.reverse, self.y, self.ws,
+                               gy_array, None if gh_n is None else gh_n._array,
+                               None if gc_n is None else gc_n._array)
+        names = ["x", "w_ih", "w_hh"] + (["b_ih", "b_hh"] if self.has_bias else []) + ["h0"] + \
+            (["c0"] if self.has_c else [])
+        return tuple(Tensor._wrap(grads[n], self.device) for n in names)
+
+    def release_extra(self):
+        self.arrays = self.y = self.ws = None
+
+
+# ---- layers ----------------------------------------------------------------------------------
+
+
+class RNNBase(Module):
+    """Shared machinery of RNN, GRU and LSTM: parameters, shapes, layers and directions."""
+
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, impl=None, dtype=None):
+        super().__init__()
+        name = type(self).__name__
+        if not (isinstance(dropout, (int, float)) and 0 <= dropout <= 1):
+            raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+        if hidden_size <= 0 or input_size <= 0 or num_layers <= 0:
+            raise ValueError(f"{name}: input_size, hidden_size and num_layers must be positive, "
+                             f"got {input_size}, {hidden_size}, {num_layers}")
+        if proj_size < 0 or (proj_size and mode != "LSTM"):
+            raise ValueError(f"{name}: proj_size must be >= 0 and is for LSTM only")
+        if proj_size >= hidden_size:
+            raise ValueError(f"{name}: proj_size ({proj_size}) must be smaller than hidden_size "
+                             f"({hidden_size})")
+        if impl is not None and impl not in IMPLS:
+            raise ValueError(f"{name}: impl must be 'fused' or 'composed', got {impl!r}")
+        self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
+        self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
+        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, proj_size
+        self.impl = impl
+        dtype = dtype or dtypes.get_default_dtype()
+        gates = _GATES[mode] * hidden_size
+        out_size = proj_size or hidden_size
+        directions = 2 if bidirectional else 1
+        self._flat_names = []
+        for layer in range(num_layers):
+            layer_in = input_size if layer == 0 else out_size * directions
+            for direction in range(directions):
+                sfx = f"_l{layer}" + ("_reverse" if direction else "")
+                shapes = [("weight_ih" + sfx, (gates, layer_in)), ("weight_hh" + sfx, (gates, out_size))]
+                if bias:
+                    shapes += [("bias_ih" + sfx, (gates,)), ("bias_hh" + sfx, (gates,))]
+                if proj_size:
+                    shapes.append(("weight_hr" + sfx, (proj_size, hidden_size)))
+                for pname, shape in shapes:
+                    self.register_parameter(pname, Parameter(zeros(*shape, dtype=dtype)))
+                    self._flat_names.append(pname)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -bound, bound)
+
+    def extra_repr(self):
+        text = f"{self.input_size}, {self.hidden_size}"
+        for key, default in (("proj_size", 0), ("num_layers", 1), ("bias", True),
+                             ("batch_first", False), ("dropout", 0.0), ("bidirectional", False),
+                             ("impl", None)):
+            value = getattr(self, key)
+            if value != default:
+                text += f", {key}={value!r}" if isinstance(value, str) else f", {key}={value}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            text += f", nonlinearity={self.nonlinearity!r}"
+        return text
+
+    @property
+    def effective_impl(self):
+        """'fused' or 'composed': what forward will actually run."""
+        if self.proj_size:
+            return "composed"
+        return self.impl or _default_impl[0]
+
+    def _layer_params(self, layer, direction):
+        sfx = f"_l{layer}" + ("_reverse" if direction else "")
+        get = lambda n: getattr(self, n + sfx, None)  # noqa: E731
+        return get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), get("weight_hr")
+
+    # -- shapes --------------------------------------------------------------------------------
+
+    def _check_input(self, input, hx, lengths):
+        name = type(self).__name__
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: expected a Tensor input, got {type(input).__name__}")
+        if input.ndim not in (2, 3):
+            layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
+            raise ValueError(f"{name}: expected input of shape {layout} or (L, H_in), got "
+                             f"{list(input.shape)}")
+        if input.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: input has {input.shape[-1]} features, expected "
+                             f"input_size={self.input_size} (shape {list(input.shape)})")
+        _check_dtype(input, self.weight_ih_l0, name)
+        batched = input.ndim == 3
+        x = input if batched else input.unsqueeze(1)
+        if batched and self.batch_first:
+            x = x.transpose(0, 1)
+        steps, batch = x.shape[0], x.shape[1]
+        if lengths is not None:
+            lengths = _lengths_array(lengths, batch, steps, name)
+        directions = 2 if self.bidirectional else 1
+        out_size = self.proj_size or self.hidden_size
+        h_shape = (directions * self.num_layers, batch, out_size)
+        c_shape = (directions * self.num_layers, batch, self.hidden_size)
+        if self.mode == "LSTM":
+            if hx is not None and not (isinstance(hx, tuple) and len(hx) == 2):
+                raise TypeError(f"{name}: hx must be a tuple (h_0, c_0)")
+            h0, c0 = hx if hx is not None else (None, None)
+            h0 = _initial_state(h0, h_shape, batched, input, name, "h_0")
+            c0 = _initial_state(c0, c_shape, batched, input, name, "c_0")
+        else:
+            if isinstance(hx, tuple):
+                raise TypeError(f"{name}: hx must be a tensor, not a tuple")
+            h0 = _initial_state(hx, h_shape, batched, input, name, "h_0")
+            c0 = None
+        return x, h0, c0, lengths, batched
+
+    # -- the pass over layers and directions -----------------------------------------------------
+
+    def forward(self, input, hx=None, lengths=None):
+        """See the class docstring for shapes.  `lengths` (N,) makes each sequence stop at its
+        own length: its state stops there and its padded outputs are zeros."""
+        x, h0, c0, lengths, batched = self._check_input(input, hx, lengths)
+        directions = 2 if self.bidirectional else 1
+        fused = self.effective_impl == "fused"
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                index = layer * directions + direction
+                params = self._layer_params(layer, direction)
+                h_init = h0[index]
+                c_init = None if c0 is None else c0[index]
+                run = self._run_fused if fused else self._run_composed
+                y, h_last, c_last = run(x, params, h_init, c_init, lengths, bool(direction))
+                outputs.append(y)
+                h_n.append(h_last)
+                if c_last is not None:
+                    c_n.append(c_last)
+            x = outputs[0] if directions == 1 else cat(outputs, 2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, training=True)
+        output = x
+        if batched and self.batch_first:
+            output = output.transpose(0, 1)
+        h_n = stack(h_n, 0)
+        c_n = stack(c_n, 0) if c_n else None
+        if not batched:
+            output, h_n = output.squeeze(1), h_n.squeeze(1)
+            c_n = None if c_n is None else c_n.squeeze(1)
+        return (output, (h_n, c_n)) if self.mode == "LSTM" else (output, h_n)
+
+    def _run_fused(self, x, params, h0, c0, lengths, reverse):
+        w_ih, w_hh, b_ih, b_hh, _ = params
+        outs = FusedRNNLayer.apply(_KERNEL_CELL[self.mode], reverse, lengths, x, w_ih, w_hh,
+                                   b_ih, b_hh, h0, c0)
+        return outs if len(outs) == 3 else (outs[0], outs[1], None)
+
+    def _run_composed(self, x, params, h, c, lengths, reverse):
+        """The time loop, one composed cell per step."""
+        w_ih, w_hh, b_ih, b_hh, w_hr = params
+        steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+        masks = _step_masks(lengths, x) if lengths is not None else None
+        ys = [None] * x.shape[0]
+        for t in steps:
+            if self.mode == "LSTM":
+                h_new, c_new = lstm_cell(x[t], h, c, w_ih, w_hh, b_ih, b_hh, w_hr)
+            else:
+                step = {"RNN_TANH": rnn_tanh_cell, "RNN_RELU": rnn_relu_cell,
+                        "GRU": gru_cell}[self.mode]
+                h_new, c_new = step(x[t], h, w_ih, w_hh, b_ih, b_hh), None
+            if masks is None:
+                h, c, ys[t] = h_new, c_new, h_new
+            else:  # sequences already past their length keep their state and output zeros
+                m = masks[t]
+                h = h + m * (h_new - h)
+                c = None if c is None else c + m * (c_new - c)
+                ys[t] = m * h_new
+        return stack(ys, 0), h, c
+
+
+def _lengths_array(lengths, batch, steps, name):
+    import numpy as np
+    values = lengths.tolist() if isinstance(lengths, Tensor) else list(lengths)
+    if len(values) != batch:
+        raise ValueError(f"{name}: lengths has {len(values)} entries for a batch of {batch}")
+    if any((not isinstance(v, (int, np.integer))) or v < 0 or v > steps for v in values):
+        raise ValueError(f"{name}: lengths must be integers in [0, {steps}] (the sequence length), "
+                         f"got {values}")
+    return np.array(values, dtype=np.int64)
+
+
+def _step_masks(lengths, x):
+    """masks[t] (B, 1): 1 for sequences still running at step t, else 0."""
+    from minigrad.creation import arange, tensor
+    steps = arange(x.shape[0]).reshape(-1, 1, 1)
+    return (steps < tensor(lengths).reshape(1, -1, 1)).to(x.dtype)
+
+
+def _initial_state(state, shape, batched, input, name, what):
+    if state is None:
+        return zeros(*shape, dtype=input.dtype)
+    got = tuple(state.shape)
+    expected = shape if batched else (shape[0], shape[2])
+    if got != expected:
+        raise ValueError(f"{name}: expected {what} of shape {list(expected)}, got {list(got)}")
+    _check_dtype(state, input, name)
+    return state if batched else state.unsqueeze(1)
+
+
+_SHAPES_DOC = """
+    Args: input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0
+    (between layers, in training mode), bidirectional=False{extra}, impl=None ('fused' or
+    'composed'; None follows set_default_impl, 'fused' unless changed).
+    Inputs: input (L, N, H_in), or (N, L, H_in) with batch_first, or unbatched (L, H_in);
+    {state}; lengths (N,) optional: per-sequence lengths, no sorting required.
+    Outputs: output (L, N, D * H_out) (batch_first: (N, L, D * H_out)), {out_state},
+    where D = 2 if bidirectional else 1.
+    Parameters: weight_ih_l{{k}} (G*H, H_in or D*H_out), weight_hh_l{{k}} (G*H, H_out),
+    bias_ih_l{{k}}, bias_hh_l{{k}} (G*H), and the same with _reverse for the backward direction;
+    all initialised from U(-1/sqrt(H), 1/sqrt(H)).
+"""
+
+
+class RNN(RNNBase):
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, impl=None, dtype=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
+                         hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         impl=impl, dtype=dtype)
+
+
+RNN.__doc__ = """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_(t-1) W_hh^T + b_hh) (or relu), G = 1.
+""" + _SHAPES_DOC.format(extra=", nonlinearity='tanh' | 'relu'",
+                         state="h_0 (D*num_layers, N, H) optional, zeros if omitted",
+                         out_state="h_n (D*num_layers, N, H)")
+
+
+class GRU(RNNBase):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, impl=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, impl=impl, dtype=dtype)
+
+
+GRU.__doc__ = """Gated recurrent unit, G = 3 (gates r, z, n; see GRUCell for the equations).
+""" + _SHAPES_DOC.format(extra="",
+                         state="h_0 (D*num_layers, N, H) optional, zeros if omitted",
+                         out_state="h_n (D*num_layers, N, H)")
+
+
+class LSTM(RNNBase):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, impl=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                         bidirectional, proj_size=proj_size, impl=impl, dtype=dtype)
+
+
+LSTM.__doc__ = """Long short-term memory, G = 4 (gates i, f, g, o; see LSTMCell for the equations).
+With proj_size > 0, h_t = (o * tanh(c_t)) W_hr^T and H_out = proj_size (weight_hr_l{k}
+(proj_size, H)); such layers run composed.
+""" + _SHAPES_DOC.format(extra=", proj_size=0",
+                         state="hx = (h_0 (D*num_layers, N, H_out), c_0 (D*num_layers, N, H)) "
+                               "optional, zeros if omitted",
+                         out_state="(h_n (D*num_layers, N, H_out), c_n (D*num_layers, N, H))")
