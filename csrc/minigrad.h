@@ -249,8 +249,8 @@ int mg_norm_pow(int dtype, int64_t n, const void *x, double p, double *out);
  * steps t >= lengths[b] leave sequence b's state unchanged and write zeros to
  * y, in both directions (so a reversed sequence starts at its own last step).
  * Writes y (T, B, H), h_n (B, H), c_n (B, H) (LSTM).  ws (workspace) holds
- * what backward needs, mg_rnn_workspace_size(...) elements of `dtype`; it may
- * be NULL for inference. */
+ * what backward needs, mg_rnn_workspace_size(...) elements of `dtype` (-1 for
+ * an invalid cell or size); it may be NULL for inference. */
 int64_t mg_rnn_workspace_size(int cell, int64_t T, int64_t B, int64_t H);
 int mg_rnn_forward(int dtype, int cell, int64_t T, int64_t B, int64_t n_in, int64_t H,
                    const void *x, const void *w_ih, const void *w_hh,

@@ -136,9 +136,13 @@ static int rnn_gemm(int dtype, int trans_a, int trans_b, int64_t m, int64_t n, i
 
 /* ---- argument checks ------------------------------------------------------ */
 
-/* a * b into *out; 0 on int64 overflow (sizes are already >= 0). */
+/* Largest element count of any buffer the kernels address or allocate: small
+ * enough that byte sizes and sums of a few such counts cannot overflow. */
+#define RNN_MAX_ELEMS (INT64_MAX / 64)
+
+/* a * b into *out; 0 when the product exceeds RNN_MAX_ELEMS (a, b >= 0). */
 static int mul_fits(int64_t a, int64_t b, int64_t *out) {
-    return !__builtin_mul_overflow(a, b, out);
+    return !__builtin_mul_overflow(a, b, out) && *out <= RNN_MAX_ELEMS;
 }
 
 /* Workspace elements for (cell, T, B, H), or -1 when an argument is invalid
@@ -164,13 +168,11 @@ static int check_problem(struct rnn_problem *p, int dtype, int cell, int64_t T_,
     const int64_t G = gate_count(cell);
     MG_CHECK(G != 0, MG_ERR_OP);
     MG_CHECK(T_ >= 0 && B >= 0 && n_in >= 0 && H >= 0, MG_ERR_SIZE);
-    /* every product the kernels form must fit: S*GH, S*n_in, GH*n_in, GH*H and the
-     * scratch sizes (at most 2*S*GH + 3*B*GH) */
+    /* every buffer size the kernels form must fit (scratch is a sum of a few) */
     int64_t S, GH, v;
     MG_CHECK(mul_fits(T_, B, &S) && mul_fits(G, H, &GH), MG_ERR_SIZE);
-    MG_CHECK(mul_fits(S, GH, &v) && v <= INT64_MAX / 4 / 8, MG_ERR_SIZE);
-    MG_CHECK(mul_fits(S, n_in, &v) && mul_fits(GH, n_in, &v) && mul_fits(GH, H, &v), MG_ERR_SIZE);
-    MG_CHECK(mul_fits(B, GH, &v) && v <= INT64_MAX / 4 / 8, MG_ERR_SIZE);
+    MG_CHECK(mul_fits(S, GH, &v) && mul_fits(S, n_in, &v) && mul_fits(GH, n_in, &v) &&
+             mul_fits(GH, H, &v) && mul_fits(B, GH, &v), MG_ERR_SIZE);
     MG_CHECK(mg_rnn_workspace_size(cell, T_, B, H) >= 0, MG_ERR_SIZE);
 
     MG_CHECK(x != NULL || S * n_in == 0, MG_ERR_NULL);

@@ -239,6 +239,13 @@ def test_out_validation():
         E.binary("add", a, a, out=ro)
     with pytest.raises(ValueError, match=r"out is float64\[2\]"):
         E.binary("add", a, np.ones(3), out=np.empty(2))
+    col, row = np.ones((3, 1)), np.ones((1, 4))  # out = an input smaller than the result
+    with pytest.raises(ValueError, match=r"expected float64\[3, 4\]"):
+        E.binary("add", col, row, out=col)
+    for f in (lambda: E.binary("add", ro, ro, out=ro), lambda: E.binary_scalar("add", ro, 1, out=ro),
+              lambda: E.clamp(ro, 0, 1, out=ro), lambda: E.unary("neg", ro, out=ro)):
+        with pytest.raises(ValueError, match="read-only"):
+            f()
 
 
 # ---- errors -------------------------------------------------------------------------

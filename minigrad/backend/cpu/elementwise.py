@@ -229,10 +229,6 @@ def _unalias(arr, out):
         else copy_into(arr, np.empty(arr.shape, arr.dtype))
 
 
-def _fail(kernel, status, details):
-    check(status, kernel, details)
-
-
 # ---------------------------------------------------------------------------
 # unary
 
@@ -254,12 +250,12 @@ def unary(op, x, out=None):
         x = _contiguous(x)
     if out is None:
         out = np.empty(x.shape, x.dtype)
-    elif out is not x:
+    elif out is not x or not out.flags.writeable:
         _check_out(out, x.shape, x.dtype, f"unary({op!r})")
         x = _unalias(x, out)
     status = lib.mg_unary(dtype, code, x.size, ffi.from_buffer(x), ffi.from_buffer(out))
     if status:
-        _fail("mg_unary", status, f"op={op}, x={_describe(x)}")
+        check(status, "mg_unary", f"op={op}, x={_describe(x)}")
     return out
 
 
@@ -291,7 +287,7 @@ def unary_backward(op, x, y, gy):
     status = lib.mg_unary_backward(dtype, code, gy.size, px, py, ffi.from_buffer(gy),
                                    ffi.from_buffer(gx))
     if status:
-        _fail("mg_unary_backward", status, f"op={op}, gy={_describe(gy)}")
+        check(status, "mg_unary_backward", f"op={op}, gy={_describe(gy)}")
     return gx
 
 
@@ -320,7 +316,7 @@ def binary(op, a, b, out=None):
         if out is None:
             out = np.empty(shape, a.dtype)
         else:
-            if out is not a and out is not b:
+            if (out is not a and out is not b) or not out.flags.writeable:
                 _check_out(out, shape, a.dtype, f"binary({op!r})")
             a, b = _unalias(a, out), _unalias(b, out)
         status = lib.mg_binary(dtype, code, 1, _size_array(a.size), ffi.from_buffer(a),
@@ -335,9 +331,8 @@ def binary(op, a, b, out=None):
         shape, c_shape, sa, sb = _binary_layout(op, a, b)
         if out is None:
             out = np.empty(shape, a.dtype)
-        else:
-            if out is not a and out is not b:
-                _check_out(out, shape, a.dtype, f"binary({op!r})")
+        else:  # even out = a must have the broadcast shape
+            _check_out(out, shape, a.dtype, f"binary({op!r})")
             a2, b2 = _unalias(a, out), _unalias(b, out)
             if a2 is not a or b2 is not b:  # a copy has new strides
                 a, b = a2, b2
@@ -345,7 +340,7 @@ def binary(op, a, b, out=None):
         status = lib.mg_binary(dtype, code, len(shape), c_shape, _pointer(a), sa,
                                _pointer(b), sb, ffi.from_buffer(out))
     if status:
-        _fail("mg_binary", status, f"op={op}, a={_describe(a)}, b={_describe(b)}")
+        check(status, "mg_binary", f"op={op}, a={_describe(a)}, b={_describe(b)}")
     return out
 
 
@@ -395,13 +390,13 @@ def binary_scalar(op, a, scalar, scalar_first=False, out=None):
         a = _contiguous(a)
     if out is None:
         out = np.empty(a.shape, a.dtype)
-    elif out is not a:
+    elif out is not a or not out.flags.writeable:
         _check_out(out, a.shape, a.dtype, f"binary_scalar({op!r})")
         a = _unalias(a, out)
     status = lib.mg_binary_scalar(dtype, code, a.size, ffi.from_buffer(a), s,
                                   1 if scalar_first else 0, ffi.from_buffer(out))
     if status:
-        _fail("mg_binary_scalar", status, f"op={op}, a={_describe(a)}, scalar={scalar!r}")
+        check(status, "mg_binary_scalar", f"op={op}, a={_describe(a)}, scalar={scalar!r}")
     return out
 
 
@@ -479,7 +474,7 @@ def where(cond, a, b):
                               _pointer(a), _stride_array(a, ndim),
                               _pointer(b), _stride_array(b, ndim), ffi.from_buffer(out))
     if status:
-        _fail("mg_where", status, f"cond={_describe(cond)}, a={_describe(a)}, b={_describe(b)}")
+        check(status, "mg_where", f"cond={_describe(cond)}, a={_describe(a)}, b={_describe(b)}")
     return out
 
 
@@ -505,12 +500,12 @@ def clamp(x, lo=None, hi=None, out=None):
     x = _contiguous(x)
     if out is None:
         out = np.empty(x.shape, x.dtype)
-    elif out is not x:
+    elif out is not x or not out.flags.writeable:
         _check_out(out, x.shape, x.dtype, kernel)
         x = _unalias(x, out)
     status = lib.mg_clamp(dtype, x.size, ffi.from_buffer(x), lo, hi, ffi.from_buffer(out))
     if status:
-        _fail("mg_clamp", status, f"x={_describe(x)}, lo={lo}, hi={hi}")
+        check(status, "mg_clamp", f"x={_describe(x)}, lo={lo}, hi={hi}")
     return out
 
 
@@ -530,7 +525,7 @@ def clamp_backward(x, lo, hi, gy):
     status = lib.mg_clamp_backward(dtype, x.size, ffi.from_buffer(x), lo, hi,
                                    ffi.from_buffer(gy), ffi.from_buffer(gx))
     if status:
-        _fail("mg_clamp_backward", status, f"x={_describe(x)}, lo={lo}, hi={hi}")
+        check(status, "mg_clamp_backward", f"x={_describe(x)}, lo={lo}, hi={hi}")
     return gx
 
 
@@ -560,7 +555,7 @@ def fill_(arr, value):
     status = lib.mg_fill(dtype, arr.size, _to_float(value, "fill_", "value"),
                          ffi.from_buffer(arr))
     if status:
-        _fail("mg_fill", status, f"arr={_describe(arr)}")
+        check(status, "mg_fill", f"arr={_describe(arr)}")
     return arr
 
 
@@ -583,5 +578,5 @@ def cast(x, dtype):
     out = np.empty(x.shape, dt)
     status = lib.mg_cast(src, _ALL_CODES[dt], x.size, ffi.from_buffer(x), ffi.from_buffer(out))
     if status:
-        _fail("mg_cast", status, f"x={_describe(x)}, dtype={dt}")
+        check(status, "mg_cast", f"x={_describe(x)}, dtype={dt}")
     return out
