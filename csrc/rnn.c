@@ -4,12 +4,14 @@
  *
  * Where the time goes, and how it is spent well:
  *   forward   one gemm for the input projection of all T steps at once,
- *             then per step one recurrent gemm (B, H) x (H, G*H) and one fused
- *             gate kernel (activations and state update in a single pass);
+ *             then per step one recurrent gemm (B, H) x (H, G*H) (from a
+ *             transposed copy of W_hh made once per call) and one fused gate
+ *             kernel (activations and state update in a single pass);
  *   backward  per step (in reverse) one fused gate-gradient kernel and one
- *             gemm carrying dh back through W_hh; then the weight and input
- *             gradients as single large gemms over all T*B rows, biases as
- *             column sums.
+ *             gemm carrying dh back through W_hh, bias gradients summed while
+ *             the step's gate gradients are in cache; then the weight and input
+ *             gradients as single large gemms over all T*B rows.
+ * All matrix products go through mg_gemm (BLAS when built with it).
  * The typed code lives in rnn_cells_typed.inc (gate arithmetic of one row)
  * and rnn_typed.inc (the sequence loops), compiled once per float dtype; this
  * file validates arguments and dispatches.
@@ -77,32 +79,6 @@ static inline int64_t rnn_prev_row(const struct rnn_problem *p, int64_t t, int64
     return prev * p->B + b;
 }
 
-/* TEMPORARY-DEV: until mg_gemm is implemented */
-#include "blas.h"
-static int tmp_gemm_fallback(int dtype, int ta, int tb, int64_t m, int64_t n, int64_t k,
-                    const void *a, int64_t lda, const void *b, int64_t ldb, double beta,
-                    void *c, int64_t ldc) {
-#ifdef MG_USE_BLAS
-    if (dtype == MG_FLOAT32)
-        MG_BLAS(cblas_sgemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, lda, b, ldb, (float)beta, c, ldc);
-    else
-        MG_BLAS(cblas_dgemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
-#else
-    for (int64_t i = 0; i < m; i++) for (int64_t j = 0; j < n; j++) {
-        double acc = 0;
-        for (int64_t q = 0; q < k; q++) {
-            double av = dtype == MG_FLOAT32 ? ((const float*)a)[ta ? q*lda+i : i*lda+q] : ((const double*)a)[ta ? q*lda+i : i*lda+q];
-            double bv = dtype == MG_FLOAT32 ? ((const float*)b)[tb ? j*ldb+q : q*ldb+j] : ((const double*)b)[tb ? j*ldb+q : q*ldb+j];
-            acc += av*bv;
-        }
-        if (dtype == MG_FLOAT32) { float *cc = c; cc[i*ldc+j] = (float)(acc + (beta != 0 ? beta*cc[i*ldc+j] : 0)); }
-        else { double *cc = c; cc[i*ldc+j] = acc + (beta != 0 ? beta*cc[i*ldc+j] : 0); }
-    }
-#endif
-    return MG_OK;
-}
-/* END TEMPORARY-DEV */
-
 /* C (m, n) = op(A) op(B) + beta C with C contiguous (ldc == n).  An empty
  * inner dimension (k == 0) leaves beta C, so zeros when beta == 0: BLAS
  * implementations differ on k == 0 and on leading dimensions of 0. */
@@ -114,10 +90,8 @@ static int rnn_gemm(int dtype, int trans_a, int trans_b, int64_t m, int64_t n, i
         if (beta == 0.0) memset(c, 0, (size_t)(m * ldc) * mg_dtype_size(dtype));
         return MG_OK;
     }
-    int st = mg_gemm(dtype, trans_a, trans_b, 1, m, n, k, 1.0, a, lda, 0, b, ldb, 0, beta, c,
+    return mg_gemm(dtype, trans_a, trans_b, 1, m, n, k, 1.0, a, lda, 0, b, ldb, 0, beta, c,
                    ldc, 0);
-    if (st == MG_ERR_UNSUPPORTED) return tmp_gemm_fallback(dtype, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc); /* TEMPORARY-DEV */
-    return st;
 }
 
 #define T float
@@ -146,7 +120,7 @@ static int mul_fits(int64_t a, int64_t b, int64_t *out) {
 }
 
 /* Workspace elements for (cell, T, B, H), or -1 when an argument is invalid
- * or the size does not fit in int64. */
+ * or the size is beyond RNN_MAX_ELEMS. */
 int64_t mg_rnn_workspace_size(int cell, int64_t T_, int64_t B, int64_t H) {
     const int64_t G = gate_count(cell);
     if (G == 0 || T_ < 0 || B < 0 || H < 0) return -1;
@@ -159,7 +133,8 @@ int64_t mg_rnn_workspace_size(int cell, int64_t T_, int64_t B, int64_t H) {
     return size;
 }
 
-/* Checks everything forward and backward share and fills the problem. */
+/* Checks everything forward and backward share and fills the problem.  c0
+ * (and c_n, dc_n, dc0) are ignored for cells other than LSTM. */
 static int check_problem(struct rnn_problem *p, int dtype, int cell, int64_t T_, int64_t B,
                          int64_t n_in, int64_t H, const void *x, const void *w_ih,
                          const void *w_hh, const void *b_ih, const void *b_hh, const void *h0,

@@ -1,4 +1,12 @@
 """The compiled C core (``minigrad._C``) and the one place its status codes become exceptions."""
+import os
+
+# OpenMP threads that spin after a parallel loop fight OpenBLAS's own spinning
+# threads for the cores: on a 2-core machine an OpenMP loop right after a BLAS
+# call was seen to stall for ~20 ms.  Sleeping waits avoid that; the variable is
+# read once, when libgomp loads with _C, and a user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 try:
     # The scipy-openblas32 wheel's library must be loaded before _C, which links
     # to it: an editable install keeps _C in the source tree, where the rpath

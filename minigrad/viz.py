@@ -48,7 +48,7 @@ def to_dot(tensor, name="minigrad"):
         meta = "\\n".join(_fmt_shape(s, d) for s, d in node.out_meta)
         node_lines.append(f'  n{node.seq} [label="{node.name}\\n{meta}", shape=box, '
                           f'style="rounded,filled", fillcolor="#dbeafe"];')
-        for edge, input_id in zip(node.inputs, node.input_ids):
+        for edge in node.inputs:
             if edge is None:
                 continue
             if type(edge) is tuple:
@@ -56,8 +56,8 @@ def to_dot(tensor, name="minigrad"):
                 edge_lines.append(f"  n{parent.seq} -> n{node.seq};")
                 stack.append(parent)
             else:
-                leaves[input_id] = edge
-                edge_lines.append(f"  t{input_id} -> n{node.seq};")
+                leaves[edge._id] = edge
+                edge_lines.append(f"  t{edge._id} -> n{node.seq};")
     for input_id, leaf in sorted(leaves.items()):
         label = f"leaf %{input_id}\\n{_fmt_shape(leaf.shape, leaf.dtype)}"
         norm = _grad_norm(leaf)

@@ -56,7 +56,7 @@ class Function:
                 p.add(cls.__name__, time.perf_counter() - start)
         else:
             result = fn.forward(*args)
-        device = None
+        device = "cpu"
         record = False
         for a in args:
             if isinstance(a, Tensor):
@@ -65,33 +65,49 @@ class Function:
                     record = grad_mode._enabled[0]
                     break
         if type(result) is tuple:
-            outs = tuple(Tensor._wrap(r, device) for r in result)
-        else:
-            outs = (Tensor._wrap(result, device),)
+            outs = tuple([Tensor._wrap(r, device) for r in result])
+            if cls.is_view:
+                outs[0]._version = args[0]._version
+            if record:
+                fn._record(args, outs)
+            return outs
+        out = Tensor._wrap(result, device)
         if cls.is_view:
-            outs[0]._version = args[0]._version
+            out._version = args[0]._version
         if record:
-            fn._record(args, outs)
-        return outs if type(result) is tuple else outs[0]
+            fn._record(args, (out,))
+        return out
+
+    # Defaults of a recorded node, overridden per instance only when used.
+    released = False
+    out_hooks = None   # {output index: [hook, ...]}, from Tensor.register_hook
+    retained = None    # {output index: weakref to Tensor}, from Tensor.retain_grad
+    input_ids = None   # tensor ids of the inputs, kept while a Tape is recording
 
     def _record(self, args, outs):
         self.seq = next(_sequence)
-        self.released = False
         self.device = outs[0].device
-        self.inputs = tuple(_edge(a) for a in args if isinstance(a, Tensor))
-        self.input_ids = tuple(a._id for a in args if isinstance(a, Tensor))
-        self.out_meta = tuple((o.shape, o.dtype) for o in outs)
-        self.output_ids = tuple(o._id for o in outs)
-        self.out_hooks = None  # {output index: [hook, ...]}, from Tensor.register_hook
-        self.retained = None   # {output index: weakref to Tensor}, from Tensor.retain_grad
+        edges = []
+        for a in args:
+            if isinstance(a, Tensor):
+                node = a._node
+                if node is not None:
+                    edges.append((node, a._out_index))
+                else:
+                    edges.append(a if a.requires_grad else None)
+        self.inputs = tuple(edges)
+        self.out_meta = tuple([(o._array.shape, o._array.dtype) for o in outs])
+        self.output_ids = tuple([o._id for o in outs])
         for i, out in enumerate(outs):
             out._node = self
             out._out_index = i
             out.requires_grad = True
         if self.save_outputs:
-            self._outputs = tuple((o._array, o._version, o._version[0]) for o in outs)
-        for tape in active_tapes:
-            tape.nodes.append(self)
+            self._outputs = tuple([(o._array, o._version, o._version[0]) for o in outs])
+        if active_tapes:
+            self.input_ids = tuple([a._id for a in args if isinstance(a, Tensor)])
+            for tape in active_tapes:
+                tape.nodes.append(self)
 
     # ---- what forward keeps for backward --------------------------------
 
@@ -139,13 +155,6 @@ class Function:
 
     def __repr__(self):
         return f"<{self.name} node #{getattr(self, 'seq', '?')}>"
-
-
-def _edge(t):
-    """Where a gradient for tensor `t` must go (see the module docstring)."""
-    if t._node is not None:
-        return (t._node, t._out_index)
-    return t if t.requires_grad else None
 
 
 def _version_message(node, t, version):

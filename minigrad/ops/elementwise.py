@@ -133,7 +133,7 @@ class Binary(Function):
     needs_inputs = True  # whether the partials read a and b
 
     def forward(self, a, b):
-        self.a_shape, self.b_shape = a.shape, b.shape
+        self.a_shape, self.b_shape = a._array.shape, b._array.shape
         if self.needs_inputs:
             self.save_for_backward(a, b)
         try:
@@ -273,6 +273,9 @@ _BINARY = {"add": Add, "sub": Sub, "mul": Mul, "div": Div, "pow": Pow,
 
 def _binary(op, a, b):
     """Dispatch a binary op: tensor-scalar fast path, dtype promotion, tensor-tensor."""
+    if isinstance(b, Tensor) and isinstance(a, Tensor) and a._array.dtype == b._array.dtype \
+            and a.device == b.device:
+        return _BINARY[op].apply(a, b)  # the common case, first
     if is_scalar(b) and isinstance(a, Tensor):
         a = _promote_for_scalar(a, b)
         if op in ("maximum", "minimum"):

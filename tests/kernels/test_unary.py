@@ -180,7 +180,7 @@ def accuracy_inputs(dtype, rng):
     special = [0.0, -0.0, tiny, -tiny, 1e3 * tiny, info.tiny, -info.tiny, 1.0, -1.0,
                1000.0, -1000.0, 88.7, -88.7, 88.72283, 88.72284, 89.0, -87.33, -103.97, -104.0,
                709.78, 709.79, -745.13, -745.14, 710.0, -746.0, 9.0, 9.1, 10.0, 19.0, 20.0,
-               info.max, -info.max]
+               info.max, -info.max, np.inf, -np.inf, np.nan]
     grid = np.linspace(-120, 120, 240_001)
     wide = np.linspace(-800, 800, 80_001)
     x = np.concatenate([random_bits[np.isfinite(random_bits)],
