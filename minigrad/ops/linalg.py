@@ -22,7 +22,15 @@ class MatMul(Function):
     def backward(self, g):
         a, b = self.saved_tensors
         ga = unbroadcast(g @ b.mT, a.shape) if self.inputs[0] is not None else None
-        gb = unbroadcast(a.mT @ g, b.shape) if self.inputs[1] is not None else None
+        if self.inputs[1] is None:
+            gb = None
+        elif b.ndim == 2 and a.ndim > 2:
+            # (..., m, k) @ (k, n), e.g. a Linear layer on (T, B, H): every row of every
+            # batch meets the same b, so its gradient is ONE (k, rows) @ (rows, n) gemm
+            # rather than a batch of small ones summed afterwards.
+            gb = a.reshape(-1, a.shape[-1]).mT @ g.reshape(-1, g.shape[-1])
+        else:
+            gb = unbroadcast(a.mT @ g, b.shape)
         return ga, gb
 
 
