@@ -18,7 +18,8 @@
  * Accuracy over the whole range, subnormals included, measured against a
  * higher-precision reference (tests/kernels/test_unary.py):
  *   float32: exp <= 1.1 ulp, tanh <= 2.6 ulp, sigmoid <= 2.3 ulp;
- *   float64: exp <= 1.1 ulp, tanh <= 2.6 ulp, sigmoid <= 2.3 ulp.
+ *   float64: exp <= 1.1 ulp, tanh <= 2.4 ulp, sigmoid <= 2.4 ulp
+ * (numpy's own float32 tanh is within 1.4 ulp; its float32 exp within 2.5).
  * Nothing overflows into NaN: tanh saturates to exactly +-1, sigmoid to 0
  * and 1; exp gives inf and 0 where the exact result is out of range; NaN in
  * gives NaN out.
@@ -33,6 +34,8 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Define MG_NO_TARGET_CLONES to build one copy for the compiler's target
+ * (for instance to test the SSE2 or AVX2 path on an AVX-512 machine). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
     !defined(MG_NO_TARGET_CLONES)
 #define MG_SIMD_CLONES \

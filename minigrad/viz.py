@@ -46,8 +46,8 @@ def to_dot(tensor, name="minigrad"):
             continue
         seen.add(node)
         meta = "\\n".join(_fmt_shape(s, d) for s, d in node.out_meta)
-        node_lines.append(f'  n{node.seq} [label="{node.name}\\n{meta}", shape=box, '
-                          f'style="rounded,filled", fillcolor="#dbeafe"];')
+        node_lines.append((node.seq, f'  n{node.seq} [label="{node.name}\\n{meta}", shape=box, '
+                          f'style="rounded,filled", fillcolor="#dbeafe"];'))
         for edge in node.inputs:
             if edge is None:
                 continue
@@ -65,7 +65,7 @@ def to_dot(tensor, name="minigrad"):
             label += f"\\n|grad| = {norm:.4g}"
         lines.append(f'  t{input_id} [label="{label}", shape=ellipse, style=filled, '
                      f'fillcolor="#dcfce7"];')
-    lines += sorted(node_lines) + sorted(set(edge_lines))
+    lines += [text for _, text in sorted(node_lines)] + sorted(set(edge_lines))
     lines.append(f"  n{tensor._node.seq} -> out;")
     lines.append("}")
     return "\n".join(lines)

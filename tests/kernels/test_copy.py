@@ -147,16 +147,12 @@ def test_copy_into_views_and_errors():
     copy_into(np.ones((0, 3)), np.ones((0, 3)))  # nothing to do
 
 
-@pytest.mark.xfail(strict=True, reason="common.contiguous divides byte strides by the item "
-                   "size; a structured-array field has strides that are not a multiple of it")
 def test_contiguous_of_a_structured_field():
     rec = np.zeros(4, dtype=[("x", "f8"), ("y", "f4")])
     rec["x"] = [1, 2, 3, 4]
     np.testing.assert_array_equal(contiguous(rec["x"]), [1, 2, 3, 4])
 
 
-@pytest.mark.xfail(strict=True, reason="common.contiguous returns a C-contiguous but misaligned "
-                   "array as it is; the C kernels then read through a misaligned pointer")
 def test_contiguous_of_a_misaligned_array():
     raw = np.zeros(8 * 4 + 1, np.uint8)
     x = np.frombuffer(raw.data, np.float64, count=4, offset=1)

@@ -66,6 +66,10 @@ def copy_into(src, dst):
     dtype_code(src, "copy", floats_only=False)
     if src.size == 0:
         return dst
+    if not _walkable(src):
+        src = np.array(src, order="C", copy=True)
+    if not _walkable(dst):
+        raise ValueError("copy: destination is misaligned or has strides of partial elements")
     check(lib.mg_copy_strided(src.itemsize, src.ndim, int64_array(src.shape),
                               address(src), int64_array(element_strides(src)),
                               address(dst), int64_array(element_strides(dst))),
@@ -73,8 +77,18 @@ def copy_into(src, dst):
     return dst
 
 
+def _walkable(arr):
+    """Whether C can address `arr` by element strides: aligned, strides whole elements."""
+    return arr.flags.aligned and all(s % arr.itemsize == 0 for s in arr.strides)
+
+
 def contiguous(arr):
-    """`arr` itself when C-contiguous, else a contiguous copy made by the C kernel."""
-    if arr.flags.c_contiguous:
+    """`arr` itself when C-contiguous and aligned, else a contiguous copy made by the
+    C kernel (numpy copies the rare layouts C cannot walk: misaligned buffers and
+    fields of structured arrays, whose strides are not whole elements)."""
+    flags = arr.flags
+    if flags.c_contiguous and flags.aligned:
         return arr
+    if not _walkable(arr):
+        return np.array(arr, order="C", copy=True)
     return copy_into(arr, np.empty(arr.shape, arr.dtype))
