@@ -60,7 +60,8 @@ bench: build
 	$(PY) benchmarks/run_all.py
 
 run: build
-	$(PY) examples/demo.py
+	@$(PY) -c "import tqdm, matplotlib" 2>/dev/null || $(PY) -m pip install -q -e '.[examples]' || echo "(tqdm/matplotlib not installed: plain progress lines, no loss-curve PNG)"
+	$(PY) examples/char_rnn.py train
 
 clean:
 	rm -rf build *.egg-info minigrad/_C*.so minigrad/_C.c

@@ -110,7 +110,7 @@ def build_parser():
         description="Train a character-level model with truncated backpropagation through time: "
         "the text is cut into --batch parallel streams read --seq-len characters at a time, and "
         "the recurrent state is carried (detached) from one window to the next. The first 90%% "
-        "of the text trains, the last 10%% validates. Options marked [run] define the run: on "
+        "of the text trains, the last 10%% validates. Ctrl-C saves a checkpoint and stops. Options marked [run] define the run: on "
         "--resume they come from the checkpoint and may be omitted.")
     data = t.add_argument_group("data")
     data.add_argument("--data", metavar="PATH", help="a UTF-8 text file to learn (default: the "
@@ -160,6 +160,9 @@ def build_parser():
                         help=f"stop after M minutes of training (all sessions together); with "
                         f"--steps, whichever comes first (default without either: "
                         f"{DEFAULT_MINUTES:g} minutes, or the checkpoint's budget on --resume)")
+    budget.add_argument("--session-steps", type=positive_int, metavar="N",
+                        help="stop this session after N steps and save a checkpoint, leaving "
+                        "the run's budget and schedule as planned (continue with --resume)")
     budget.add_argument("--eval-every", type=positive_int, default=200, metavar="N",
                         help="measure the validation loss (nats/char and bits/char), save the "
                         "checkpoints and redraw the loss curve every N steps, and at the end "

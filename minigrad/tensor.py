@@ -46,9 +46,18 @@ class Tensor:
 
     @classmethod
     def _wrap(cls, array, device="cpu"):
-        """A new Tensor around `array` without copying or checking (for ops)."""
+        """A new Tensor around `array` without copying or checking (for ops; the
+        hottest path in minigrad, hence _init spelled out)."""
         t = cls.__new__(cls)
-        t._init(array, device)
+        t._array = array
+        t.requires_grad = False
+        t.grad = None
+        t._node = None
+        t._out_index = 0
+        t._version = [0]
+        t._hooks = None
+        t._id = next(_ids)
+        t.device = device
         return t
 
     def _view_of(self, array):

@@ -80,8 +80,12 @@ def resolve_config(args, ckpt):
             config["data"] = os.path.abspath(args.data)
         if args.steps is not None or args.minutes is not None:
             config["steps"], config["minutes"] = args.steps, args.minutes
-    if config["schedule"] == "cosine" and config["steps"] is None:
-        raise CharRNNError("--schedule cosine needs --steps (the length of the cosine)")
+    if ckpt is None:
+        # The cosine's length is fixed when the run starts; a resume with more --steps
+        # trains on at the final lr.
+        config["schedule_steps"] = config["steps"]
+        if config["schedule"] == "cosine" and config["steps"] is None:
+            raise CharRNNError("--schedule cosine needs --steps (the length of the cosine)")
     return config
 
 
@@ -140,10 +144,23 @@ def make_optimizer(config, params):
     raise CharRNNError(f"--optimizer {name!r}: expected adam, sgd, adagrad or rmsprop")
 
 
+class CosineDecay:
+    """lr factor at step s: from 1 down to 1/20 along half a cosine over `steps`, then 1/20.
+    (A callable object, not a lambda, so its state travels in the scheduler's state dict.)"""
+
+    FLOOR = 0.05
+
+    def __init__(self, steps):
+        self.steps = steps
+
+    def __call__(self, step):
+        t = min(step, self.steps) / self.steps
+        return self.FLOOR + (1 - self.FLOOR) * 0.5 * (1 + math.cos(math.pi * t))
+
+
 def make_scheduler(config, optimizer):
     if config["schedule"] == "cosine":
-        return optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config["steps"],
-                                                    eta_min=config["lr"] / 20)
+        return optim.lr_scheduler.LambdaLR(optimizer, CosineDecay(config["schedule_steps"]))
     return None
 
 
@@ -225,6 +242,7 @@ class Run:
         prepare_out(self.out)
         vocab = Vocab(ckpt["vocab"]) if ckpt is not None else None
         self.digest, self.vocab, train_ids, val_ids = load_data(self.config, vocab)
+        self.config["vocab_size"] = len(self.vocab)
         self.train = Streams(train_ids, self.config["batch"], self.config["seq_len"])
         self.val = val_streams(val_ids, self.config["seq_len"])
         self.n_train, self.n_val = len(train_ids), len(val_ids)
@@ -379,7 +397,8 @@ class Run:
         train_seconds, session_steps = 0.0, 0
         stop = StopFlag(say)
         with stop:
-            while not done and not stop():
+            pause = False
+            while not done and not pause and not stop():
                 t0 = time.perf_counter()
                 if self.window == 0:
                     self.state = None  # a new epoch: the streams restart, so does the state
@@ -406,6 +425,7 @@ class Run:
 
                 elapsed = self.elapsed_now()
                 done, secs_left, steps_left = self.budget_left(elapsed)
+                pause = not done and session_steps == self.args.session_steps
                 val_loss = None
                 if self.step % self.args.eval_every == 0 or done:
                     val_loss = self._evaluate_and_save(interval_losses, say, stop)
@@ -429,6 +449,13 @@ class Run:
         progress.close()
         self.elapsed = self.elapsed_now()
         self.session_start = None
+        if pause:
+            path = self.save(checkpoint.LATEST)
+            self.plot()
+            print_(f"paused at step {self.step} after {session_steps} steps (--session-steps): "
+                   f"saved {path}; continue with: python examples/char_rnn.py train --out "
+                   f"{self.out} --resume")
+            return 0
         finished = done and bool(self.history["val"]) and self.history["val"][-1][0] == self.step
         if not finished:
             # Ctrl-C (or Ctrl-C during the last evaluation): save where we are, no evaluation.

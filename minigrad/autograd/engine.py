@@ -8,6 +8,8 @@ is a loop of 100,000 steps.
 """
 import time
 
+import numpy as np
+
 from minigrad.autograd import function, grad_mode
 
 NOT_USED_MESSAGE = ("One of the differentiated Tensors appears to not have been used in the "
@@ -102,11 +104,19 @@ def _deliver(edge, grad, pending, wanted, create_graph, producer=None):
     if leaf.grad is None:
         # Own the buffer: `grad` may be shared with other leaves (a + b hands the
         # same gradient to both), and optimizers or clipping change .grad in place.
-        leaf.grad = grad if create_graph else grad.detach().clone()
+        leaf.grad = grad if create_graph else _own_copy(grad)
     elif create_graph:
         leaf.grad = leaf.grad + grad
     else:
         leaf.grad.add_(grad.detach())
+
+
+def _own_copy(t):
+    """A detached contiguous copy of `t` (made by the C copy kernel)."""
+    from minigrad.ops.common import kernels
+    from minigrad.tensor import Tensor
+    array = t._array
+    return Tensor._wrap(kernels(t).copy_into(array, np.empty(array.shape, array.dtype)), t.device)
 
 
 def _run_output_hooks(node, grads, create_graph):

@@ -82,7 +82,8 @@ class Function:
     released = False
     out_hooks = None   # {output index: [hook, ...]}, from Tensor.register_hook
     retained = None    # {output index: weakref to Tensor}, from Tensor.retain_grad
-    input_ids = None   # tensor ids of the inputs, kept while a Tape is recording
+    input_ids = None   # tensor ids of inputs and outputs, kept while a Tape is recording
+    output_ids = None
 
     def _record(self, args, outs):
         self.seq = next(_sequence)
@@ -97,7 +98,6 @@ class Function:
                     edges.append(a if a.requires_grad else None)
         self.inputs = tuple(edges)
         self.out_meta = tuple([(o._array.shape, o._array.dtype) for o in outs])
-        self.output_ids = tuple([o._id for o in outs])
         for i, out in enumerate(outs):
             out._node = self
             out._out_index = i
@@ -106,6 +106,7 @@ class Function:
             self._outputs = tuple([(o._array, o._version, o._version[0]) for o in outs])
         if active_tapes:
             self.input_ids = tuple([a._id for a in args if isinstance(a, Tensor)])
+            self.output_ids = tuple([o._id for o in outs])
             for tape in active_tapes:
                 tape.nodes.append(self)
 

@@ -55,6 +55,9 @@ def int64_array(values):
     return ffi.new("int64_t[]", list(values))
 
 
+_ONE_STRIDE = ffi.new("int64_t[1]", [1])
+
+
 def copy_into(src, dst):
     """dst[...] = src through the C strided-copy kernel; `dst` may be a view.
     Both must have one shape and one dtype."""
@@ -65,6 +68,13 @@ def copy_into(src, dst):
         raise ValueError("copy: destination is read-only")
     dtype_code(src, "copy", floats_only=False)
     if src.size == 0:
+        return dst
+    sf, df = src.flags, dst.flags
+    if sf.c_contiguous and df.c_contiguous and sf.aligned and df.aligned:
+        # one flat run: the common case (clone, cat of contiguous pieces)
+        check(lib.mg_copy_strided(src.itemsize, 1, ffi.new("int64_t[1]", [src.size]),
+                                  ptr(src), _ONE_STRIDE, ptr(dst), _ONE_STRIDE),
+              "mg_copy_strided", lambda: f"shape={src.shape}")
         return dst
     if not _walkable(src):
         src = np.array(src, order="C", copy=True)
