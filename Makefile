@@ -65,3 +65,9 @@ run: build
 
 clean:
 	rm -rf build *.egg-info minigrad/_C*.so minigrad/_C.c
+
+# docs/walkthrough.md: one LSTM step from Python to C, then the two recurrent-net experiments
+# (reuses the saved default runs in docs/data; `$(PY) docs/make_docs.py --rerun` runs them again).
+.PHONY: docs
+docs: build
+	$(PY) docs/make_docs.py

@@ -3,15 +3,19 @@
  * direction, a whole time-major sequence per call, forward and backward.
  *
  * Where the time goes, and how it is spent well:
- *   forward   one gemm for the input projection of all T steps at once,
- *             then per step one recurrent gemm (B, H) x (H, G*H) (from a
- *             transposed copy of W_hh made once per call) and one fused gate
- *             kernel (activations and state update in a single pass);
+ *   forward   per step the input product x_t W_ih^T, the recurrent product
+ *             h W_hh^T ((B, H) x (H, G*H)) and one fused gate kernel
+ *             (activations and state update in one pass);
  *   backward  per step (in reverse) one fused gate-gradient kernel and one
- *             gemm carrying dh back through W_hh, bias gradients summed while
- *             the step's gate gradients are in cache; then the weight and input
- *             gradients as single large gemms over all T*B rows.
- * All matrix products go through mg_gemm (BLAS when built with it).
+ *             product carrying dh back through W_hh, bias gradients summed
+ *             while the step's gate gradients are in cache; after every chunk
+ *             of steps (about 256 rows), the weight and input gradients of
+ *             its rows as large gemms, while its gate gradients are in cache.
+ * The per-step products use gemm_packed.c: W_ih and W_hh are packed once per
+ * call rather than at every step, as a BLAS gemm does (measured on an
+ * AVX-512 Xeon, 1 thread, (32, 256) x (256, 1024): 1.5 to 3x faster than
+ * OpenBLAS's call).  The large products go through mg_gemm (BLAS when built
+ * with it).
  * The typed code lives in rnn_cells_typed.inc (gate arithmetic of one row)
  * and rnn_typed.inc (the sequence loops), compiled once per float dtype; this
  * file validates arguments and dispatches.
@@ -25,6 +29,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "gemm_packed.h"
 #include "rnn_activations.h"
 
 /* AVX-512 and AVX2/FMA builds of each gate kernel next to the baseline one,
@@ -93,6 +98,54 @@ static int rnn_gemm(int dtype, int trans_a, int trans_b, int64_t m, int64_t n, i
     return mg_gemm(dtype, trans_a, trans_b, 1, m, n, k, 1.0, a, lda, 0, b, ldb, 0, beta, c,
                    ldc, 0);
 }
+
+/* ---- threads of the step loops (see rnn_typed.inc) ---------------------- */
+
+/* Rows per thread at least: the height of the packed product's AVX-512 tile. */
+#define RNN_ROWS_PER_THREAD 8
+
+/* Threads for the step loops: OpenMP's count, but no more than there are
+ * blocks of RNN_ROWS_PER_THREAD rows, and one for small layers, where
+ * starting the team costs more than the second thread saves. */
+static int rnn_step_threads(const struct rnn_problem *p) {
+#ifdef _OPENMP
+    const double work = (double)p->steps * (double)p->B * (double)(p->G * p->H) * (double)p->H;
+    int64_t threads = omp_get_max_threads();
+    if (threads > p->B / RNN_ROWS_PER_THREAD) threads = p->B / RNN_ROWS_PER_THREAD;
+    if (work < (double)(1 << 22) || threads < 1) threads = 1;
+    return (int)threads;
+#else
+    (void)p;
+    return 1;
+#endif
+}
+
+/* The calling thread's rows [*b0, *b1) of a batch of B: contiguous blocks of
+ * whole multiples of RNN_ROWS_PER_THREAD (but the last), split evenly among
+ * the team.  Returns the thread's number. */
+static int rnn_thread_rows(int64_t B, int64_t *b0, int64_t *b1) {
+#ifdef _OPENMP
+    const int id = omp_get_thread_num(), team = omp_get_num_threads();
+#else
+    const int id = 0, team = 1;
+#endif
+    const int64_t blocks = (B + RNN_ROWS_PER_THREAD - 1) / RNN_ROWS_PER_THREAD;
+    const int64_t lo = blocks * id / team * RNN_ROWS_PER_THREAD;
+    const int64_t hi = blocks * (id + 1) / team * RNN_ROWS_PER_THREAD;
+    *b0 = lo < B ? lo : B;
+    *b1 = hi < B ? hi : B;
+    return id;
+}
+
+/* One OpenMP region of `threads` (none when 1), and directives inside it;
+ * both vanish in a build without OpenMP. */
+#ifdef _OPENMP
+#define RNN_OMP(directive) MG_PRAGMA(omp directive)
+#define RNN_OMP_PARALLEL(threads) MG_PRAGMA(omp parallel num_threads(threads) if((threads) > 1))
+#else
+#define RNN_OMP(directive)
+#define RNN_OMP_PARALLEL(threads) (void)(threads);
+#endif
 
 #define T float
 #define TYPED(name) name##_f32
@@ -181,19 +234,11 @@ int mg_rnn_forward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in, int
     MG_CHECK(h_n != NULL || B * H == 0, MG_ERR_NULL);
     if (cell == MG_LSTM) MG_CHECK(c_n != NULL || B * H == 0, MG_ERR_NULL);
 
-    /* Inference may pass no workspace: the gates still need a home. */
-    const int64_t ws_size = mg_rnn_workspace_size(cell, T_, B, H);
-    void *own_ws = NULL;
-    if (ws == NULL && ws_size > 0) {
-        own_ws = malloc((size_t)ws_size * mg_dtype_size(dtype));
-        if (own_ws == NULL) return MG_ERR_NOMEM;
-        ws = own_ws;
-    }
+    /* (ws may be NULL: inference, see forward in rnn_typed.inc) */
     if (dtype == MG_FLOAT32)
         status = forward_f32(&p, y, h_n, c_n, ws);
     else
         status = forward_f64(&p, y, h_n, c_n, ws);
-    free(own_ws);
     return status;
 }
 

@@ -96,7 +96,7 @@ def seed_value(text):
 
 
 def build_parser():
-    from charrnn.train import DEFAULT_LR, DEFAULT_MINUTES, RUN_DEFAULTS
+    from charrnn.config import DEFAULT_LR, DEFAULT_MINUTES, RUN_DEFAULTS
     d = RUN_DEFAULTS
     parser = OneLineParser(
         prog=PROG, description="Train a character-level recurrent language model on a UTF-8 "
@@ -109,9 +109,10 @@ def build_parser():
         "train", help="train a model (checkpoints, loss curve and log go to --out)",
         description="Train a character-level model with truncated backpropagation through time: "
         "the text is cut into --batch parallel streams read --seq-len characters at a time, and "
-        "the recurrent state is carried (detached) from one window to the next. The first 90%% "
-        "of the text trains, the last 10%% validates. Ctrl-C saves a checkpoint and stops. Options marked [run] define the run: on "
-        "--resume they come from the checkpoint and may be omitted.")
+        "the recurrent state is carried (detached) from one window to the next. The first 90% "
+        "of the text trains, the last 10% validates (--val-fraction). Ctrl-C saves a checkpoint and stops. "
+        "Options marked [run] define the run: on --resume they come from the checkpoint and may "
+        "be omitted.")
     data = t.add_argument_group("data")
     data.add_argument("--data", metavar="PATH", help="a UTF-8 text file to learn (default: the "
                       "bundled examples/data/tinyshakespeare.txt; on --resume, the checkpoint's)")
@@ -186,7 +187,7 @@ def build_parser():
                        help="continue a run exactly where it stopped (weights, optimizer, "
                        "schedule, random stream, data position, carried state): from "
                        "DIR/latest.safetensors, or the CHECKPOINT given")
-    add_machine_options(files)
+    add_machine_options(files, train=True)
 
     s = commands.add_parser(
         "sample", help="generate text from a checkpoint, streamed as it is generated",
@@ -211,15 +212,27 @@ def build_parser():
     s.add_argument("--seed", type=seed_value,
                    help="seed of the draws: the same seed gives the same text (default: a new "
                    "seed each time)")
-    add_machine_options(s)
+    add_machine_options(s, train=False)
     return parser
 
 
-def add_machine_options(group):
-    group.add_argument("--threads", type=positive_int, metavar="N",
-                       help="threads of minigrad's C core (OpenMP loops and BLAS together, "
-                       "minigrad.set_num_threads); results match exactly only at the same "
-                       "count (default: MINIGRAD_NUM_THREADS, else all cores)")
+def thread_count(text):
+    return text if text == "auto" else positive_int(text)
+
+
+def add_machine_options(group, train):
+    if train:
+        group.add_argument("--threads", type=thread_count, metavar="N",
+                           help="threads of minigrad's C core (OpenMP loops and BLAS together, "
+                           "minigrad.set_num_threads), or 'auto': time a step at all cores and "
+                           "at 1 and keep the faster (1 wins on a machine busy with other "
+                           "work). Losses repeat exactly only at the same count, so a resumed "
+                           "run keeps its count (default: MINIGRAD_NUM_THREADS if set, else "
+                           "auto; on --resume, the checkpoint's)")
+    else:
+        group.add_argument("--threads", type=positive_int, metavar="N",
+                           help="threads of minigrad's C core (default 1: one character at a "
+                           "time is too little work to share)")
     group.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
                        help="where to compute (default cpu; cuda needs a minigrad built with its "
                        "CUDA backend)")
@@ -278,9 +291,9 @@ def main(argv=None):
     try:
         check_device(args.device)
         import minigrad
-        if args.threads is not None:
-            minigrad.set_num_threads(args.threads)
-        if args.command == "train":
+        if args.command == "sample":
+            minigrad.set_num_threads(args.threads or 1)
+        if args.command == "train":     # (train settles its thread count itself: --threads auto)
             from charrnn.train import train_command
             return train_command(args)
         return sample_command(args)

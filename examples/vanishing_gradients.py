@@ -46,8 +46,15 @@ from minigrad.nn import functional as F
 
 MODELS = {"rnn": ("tanh RNN", nn.RNN, nn.RNNCell),
           "gru": ("GRU", nn.GRU, nn.GRUCell),
-          "lstm": ("LSTM", nn.LSTM, nn.LSTMCell)}
+          "lstm": ("LSTM", nn.LSTM, nn.LSTMCell),
+          # The same LSTM with its forget-gate bias started at 1 (Gers et al. 2000; Jozefowicz
+          # et al. 2015) instead of PyTorch's U(-1/sqrt(H), 1/sqrt(H)): f = sigmoid(1) = 0.73
+          # instead of about 0.5, so the cell path c' = f*c + ... keeps more of the gradient.
+          "lstm-fb1": ("LSTM, b_f=1", nn.LSTM, nn.LSTMCell)}
 LAGS = (1, 10, 25, 50, 100)
+# float64: the ratios fall below 1e-38, float32's smallest normal number, where float32 would
+# print zeros.  Every kernel exists in both dtypes, so this is one argument.
+DTYPE = mg.float64
 RADII = (0.5, 1.0, 1.5)
 DEFAULTS = dict(length=100, hidden=64, input_size=4, batch=32, seeds=5, train_steps=200,
                 lr=3e-3, memory=10, threads=None, out=os.path.join("runs", "vanishing_gradients"))
@@ -59,11 +66,15 @@ DEFAULTS = dict(length=100, hidden=64, input_size=4, batch=32, seeds=5, train_st
 class Net(nn.Module):
     """A one-layer recurrent net read out at the last step by a linear head."""
 
-    def __init__(self, kind, input_size, hidden):
+    def __init__(self, kind, input_size, hidden, dtype=DTYPE):
         super().__init__()
         self.kind = kind
-        self.rnn = MODELS[kind][1](input_size, hidden)        # fused layer (the default impl)
-        self.head = nn.Linear(hidden, 1)
+        self.rnn = MODELS[kind][1](input_size, hidden, dtype=dtype)   # fused (the default impl)
+        self.head = nn.Linear(hidden, 1, dtype=dtype)
+        if kind == "lstm-fb1":   # gates are stacked i, f, g, o: rows H..2H are the forget gate
+            with mg.no_grad():
+                self.rnn.bias_ih_l0[hidden:2 * hidden].fill_(1.0)
+                self.rnn.bias_hh_l0[hidden:2 * hidden].zero_()
 
     def forward(self, x):
         """x (T, B, in) -> (B, 1), through the fused C kernel."""
@@ -73,7 +84,8 @@ class Net(nn.Module):
     def cell(self):
         """The composed cell of the same kind, sharing the layer's Parameter objects
         (assigning a Parameter to a module registers that very object: no copy)."""
-        cell = MODELS[self.kind][2](self.rnn.input_size, self.rnn.hidden_size)
+        cell = MODELS[self.kind][2](self.rnn.input_size, self.rnn.hidden_size,
+                                    dtype=self.rnn.weight_hh_l0.dtype)
         cell.weight_ih, cell.weight_hh = self.rnn.weight_ih_l0, self.rnn.weight_hh_l0
         cell.bias_ih, cell.bias_hh = self.rnn.bias_ih_l0, self.rnn.bias_hh_l0
         return cell
@@ -84,12 +96,17 @@ def unroll(net, x):
 
     x (T, B, in).  Returns (hs, y): hs the list [h_1, ..., h_T] of (B, H) tensors -- each one
     the output of an op recorded on the tape, so autograd can hand us its gradient --, and
-    y = head(h_T) (B, 1)."""
+    y = head(h_T) (B, 1).
+
+    Why not the fused layer: it is ONE op on the tape for the whole sequence, and the
+    gradient flowing from h_(t+1) back into h_t never leaves its C kernel.  Its output (T, B, H)
+    is a tensor on the tape, but the gradient of the loss with respect to it holds only the
+    direct part (the loss reads h_T alone: zeros elsewhere), not what flows through time."""
     cell = net.cell()
     h, c = None, None
     hs = []
     for t in range(x.shape[0]):
-        if net.kind == "lstm":
+        if isinstance(cell, nn.LSTMCell):      # the LSTM carries (h, c); we measure h
             h, c = cell(x[t], None if h is None else (h, c))
         else:
             h = cell(x[t], h)
@@ -104,6 +121,10 @@ def gradient_norms(net, x, target):
     gradient with respect to the hidden states themselves instead of the weights."""
     hs, y = unroll(net, x)
     loss = F.mse_loss(y, target)
+    # The tape holds ~20 ops per step; grad() walks it once, latest op first, and collects the
+    # gradient arriving at each h_t on the way (touching no .grad).  The same with retain_grad:
+    #     for h in hs: h.retain_grad()
+    #     loss.backward()              # then h.grad is dL/dh_t (and the weights get .grad too)
     grads = mg.autograd.grad(loss, hs)          # (dL/dh_1, ..., dL/dh_T), each (B, H)
     with mg.no_grad():
         return [(g * g).sum().sqrt().item() for g in grads]
@@ -115,7 +136,7 @@ def gradient_norms(net, x, target):
 def make_batch(length, batch, input_size, memory, rng):
     """Random sequences x (T, B, in) ~ N(0, 1) and the target (B, 1): the mean of input
     channel 0 over the last `memory` steps (numpy draws the numbers; minigrad does the mean)."""
-    x = mg.tensor(rng.standard_normal((length, batch, input_size)), dtype=mg.float32)
+    x = mg.tensor(rng.standard_normal((length, batch, input_size)), dtype=DTYPE)
     target = x[length - memory:, :, 0].mean(0).reshape(batch, 1)
     return x, target
 
@@ -219,7 +240,8 @@ def run(args, log=print):
     if "rnn" in kinds:
         for r in RADII:
             rows[f"tanh RNN, rho(W_hh)={r}"] = geometric_mean_ratios(radius[r])
-    losses = {MODELS[k][0]: sum(v) / len(v) for k, v in final_losses.items() if v and v[0] is not None}
+    losses = {MODELS[k][0]: sum(v) / len(v) for k, v in final_losses.items()
+              if v and v[0] is not None}
     return dict(rows=rows, radius_notes=notes, train_losses=losses,
                 seconds=time.perf_counter() - start)
 
@@ -298,7 +320,7 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=DEFAULTS["lr"])
     p.add_argument("--memory", type=int, default=DEFAULTS["memory"],
                    help="the training target averages input 0 over this many last steps")
-    p.add_argument("--models", default="rnn,gru,lstm", help="subset of rnn,gru,lstm")
+    p.add_argument("--models", default=",".join(MODELS), help=f"subset of {','.join(MODELS)}")
     p.add_argument("--threads", type=int, default=DEFAULTS["threads"])
     p.add_argument("--out", default=DEFAULTS["out"])
     args = p.parse_args(argv)
@@ -329,7 +351,8 @@ def main(argv=None):
         print("matplotlib is not installed: gradient_norms.png skipped "
               "(pip install 'minigrad-c[examples]')")
     with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(dict(settings=vars(args), lags=shown_lags(args), table=table, **result), f, indent=1)
+        json.dump(dict(settings=vars(args), lags=shown_lags(args), table=table, **result), f,
+                  indent=1)
     return result
 
 

@@ -20,6 +20,8 @@ from minigrad.random import (  # noqa: F401
 from minigrad.autograd import (  # noqa: F401
     enable_grad, is_grad_enabled, no_grad, set_grad_enabled)
 from minigrad import autograd, viz  # noqa: F401
+from minigrad import nn, optim  # noqa: F401  (layers, losses; optimizers, schedulers)
+from minigrad.serialization import load, save  # noqa: F401  (checkpoints)
 
 BUILD_INFO = dict(item.split("=", 1)
                   for item in _ffi.string(_lib.mg_build_info()).decode().split())
@@ -29,7 +31,3 @@ double = float64
 long = int64
 
 __version__ = "0.1.0"
-
-# Training: layers and losses, optimizers and schedulers, checkpoints.
-from minigrad import nn, optim  # noqa: E402,F401
-from minigrad.serialization import load, save  # noqa: E402,F401

@@ -13,7 +13,8 @@ file or the new one, never half of one):
     scheduler   the lr scheduler's state dict, or None
     rng         minigrad's random state [seed, offset] (dropout draws continue exactly)
     step, epoch, window   where training stands: the next window to read is `window`
-    state       the recurrent state carried into that window (TBPTT), [] at an epoch start
+    state       the recurrent state carried into that window (TBPTT); unused when window
+                is 0 (an epoch starts from zeros)
     elapsed     seconds of training so far (the --minutes budget counts all sessions)
     history     {"train": [[step, mean loss]], "val": [[step, loss]]}, best_val, best_step
     data_sha256 the training text's digest (resuming on another text is flagged)

@@ -27,7 +27,7 @@ def write_loss_curve(path, train, val, title):
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     if train:
         ax.plot([s for s, _ in train], [v for _, v in train], lw=1, alpha=0.7,
-                label="train (mean between evaluations)")
+                label="train (mean of 10 steps)")
     if val:
         ax.plot([s for s, _ in val], [v for _, v in val], "o-", ms=3, lw=1.5, label="validation")
     ax.set_xlabel("step")

@@ -4,6 +4,7 @@ Both show the step, the training loss (a running mean), the last validation
 loss, characters per second and the time left.  Messages (evaluations,
 checkpoints) go through write() so they do not tear the bar.
 """
+import os
 import sys
 import time
 
@@ -18,11 +19,20 @@ def tqdm_or_none():
     return tqdm
 
 
+def terminal_width():
+    """Columns of the terminal on stderr; 0 when it is not a terminal (or one of no size,
+    where a bar would be cut down to nothing)."""
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns if sys.stderr.isatty() else 0
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
 def choose_mode(requested):
     """'bar' when tqdm is installed and stderr is a terminal (for 'auto'), else 'plain';
     'off' prints only messages."""
     if requested == "auto":
-        return "bar" if tqdm_or_none() is not None and sys.stderr.isatty() else "plain"
+        return "bar" if tqdm_or_none() is not None and terminal_width() > 0 else "plain"
     if requested == "bar" and tqdm_or_none() is None:
         return "plain"
     return requested
@@ -50,7 +60,7 @@ class Progress:
         if mode == "bar":
             tqdm = tqdm_or_none()
             self.bar = tqdm(total=total, initial=start_step, unit="step", dynamic_ncols=True,
-                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} {postfix}",
+                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt}{postfix}",
                             desc="train", leave=True, file=sys.stderr)
 
     def update(self, step, loss, val, chars_per_s, eta_s, total=None):

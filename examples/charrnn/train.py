@@ -25,68 +25,27 @@ import time
 
 import minigrad
 import minigrad.nn.functional as F
-from minigrad import nn, optim
+from minigrad import nn
 
 from charrnn import checkpoint, plot
-from charrnn.data import DEFAULT_DATA, Streams, Vocab, describe_char, read_text, split
+from charrnn.config import make_optimizer, make_scheduler, resolve_config
+from charrnn.data import Streams, Vocab, describe_char, read_text, split
 from charrnn.errors import CharRNNError
 from charrnn.model import build, count_parameters, detach_state, state_from_tensors, \
     state_tensors
 from charrnn.progress import Progress, choose_mode, format_duration, format_rate
 from charrnn.sample import Sampler, default_prime
+from charrnn.threads import settle_threads
 
 LN2 = math.log(2.0)
 EVAL_STREAMS = 64        # validation reads this many parallel streams (fewer for short texts)
 INTERRUPTED_EXIT = 130   # the shell's code for "stopped by Ctrl-C"
 
-# The options that define a run (default values); on --resume they come from the checkpoint.
-RUN_DEFAULTS = dict(model="lstm", hidden=256, layers=2, embed=64, dropout=0.0, batch=32,
-                    seq_len=100, lr=None, optimizer="adam", clip=5.0, schedule="constant",
-                    seed=1234, val_fraction=0.1)
-DEFAULT_LR = dict(adam=2e-3, rmsprop=2e-3, adagrad=5e-2, sgd=1.0)
-DEFAULT_MINUTES = 3.5    # the budget when neither --steps nor --minutes is given
+TRAIN_POINT_STEPS = 10   # the loss curve's train line: one mean per 10 steps
 LOG_FIELDS = ["step", "epoch", "train_loss", "val_loss", "lr", "elapsed_s"]
 
 
-def option_name(key):
-    return "--" + key.replace("_", "-")
-
-
 # ---- set-up ----------------------------------------------------------------------------
-
-
-def resolve_config(args, ckpt):
-    """The run's config: defaults + options for a new run; the checkpoint's for a resumed
-    one, where a differing option is an error (it would not continue the same run)."""
-    given = {k: getattr(args, k) for k in RUN_DEFAULTS if getattr(args, k, None) is not None}
-    if ckpt is None:
-        config = dict(RUN_DEFAULTS, **given)
-        if config["lr"] is None:
-            config["lr"] = DEFAULT_LR[config["optimizer"]]
-        config["data"] = os.path.abspath(args.data or DEFAULT_DATA)
-        config["steps"], config["minutes"] = args.steps, args.minutes
-        if args.steps is None and args.minutes is None:
-            config["minutes"] = DEFAULT_MINUTES
-    else:
-        config = dict(ckpt["config"])
-        conflicts = [k for k, v in given.items() if k in config and v != config[k]]
-        if conflicts:
-            was = " ".join(f"{option_name(k)} {config[k]}" for k in conflicts)
-            now = " ".join(f"{option_name(k)} {given[k]}" for k in conflicts)
-            raise CharRNNError(f"--resume: the checkpoint was trained with {was}; it cannot "
-                               f"continue with {now} (drop those options, or start a new run "
-                               f"with another --out)")
-        if args.data is not None:
-            config["data"] = os.path.abspath(args.data)
-        if args.steps is not None or args.minutes is not None:
-            config["steps"], config["minutes"] = args.steps, args.minutes
-    if ckpt is None:
-        # The cosine's length is fixed when the run starts; a resume with more --steps
-        # trains on at the final lr.
-        config["schedule_steps"] = config["steps"]
-        if config["schedule"] == "cosine" and config["steps"] is None:
-            raise CharRNNError("--schedule cosine needs --steps (the length of the cosine)")
-    return config
 
 
 def prepare_out(out):
@@ -129,39 +88,6 @@ def load_data(config, vocab=None):
                            f"a longer text or smaller --batch/--seq-len")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return digest, vocab, train_ids, val_ids
-
-
-def make_optimizer(config, params):
-    name, lr = config["optimizer"], config["lr"]
-    if name == "adam":
-        return optim.Adam(params, lr=lr)
-    if name == "sgd":
-        return optim.SGD(params, lr=lr)
-    if name == "adagrad":
-        return optim.Adagrad(params, lr=lr)
-    if name == "rmsprop":
-        return optim.RMSprop(params, lr=lr)
-    raise CharRNNError(f"--optimizer {name!r}: expected adam, sgd, adagrad or rmsprop")
-
-
-class CosineDecay:
-    """lr factor at step s: from 1 down to 1/20 along half a cosine over `steps`, then 1/20.
-    (A callable object, not a lambda, so its state travels in the scheduler's state dict.)"""
-
-    FLOOR = 0.05
-
-    def __init__(self, steps):
-        self.steps = steps
-
-    def __call__(self, step):
-        t = min(step, self.steps) / self.steps
-        return self.FLOOR + (1 - self.FLOOR) * 0.5 * (1 + math.cos(math.pi * t))
-
-
-def make_scheduler(config, optimizer):
-    if config["schedule"] == "cosine":
-        return optim.lr_scheduler.LambdaLR(optimizer, CosineDecay(config["schedule_steps"]))
-    return None
 
 
 # ---- evaluation --------------------------------------------------------------------------
@@ -253,6 +179,8 @@ class Run:
         else:
             self.model, _ = checkpoint.restore_model(ckpt, self.ckpt_path)
         self.model.train()
+        self.say_model_and_data()                 # before the thread probe: something to read
+        self.threads_note = settle_threads(args.threads, self.config, ckpt, self.model, self.train)
         self.optimizer = make_optimizer(self.config, self.model.parameters())
         self.scheduler = make_scheduler(self.config, self.optimizer)
         self.step, self.epoch, self.window, self.state = 0, 0, 0, None
@@ -262,6 +190,9 @@ class Run:
         self.resumed_note = None
         if ckpt is not None:
             self._restore(ckpt)
+        elif os.path.exists(os.path.join(self.out, checkpoint.LATEST)):
+            self.resumed_note = (f"note: {self.out} holds an earlier run's checkpoints; this new "
+                                 f"run replaces them (--resume would have continued it)")
 
     def _restore(self, ckpt):
         try:
@@ -326,7 +257,8 @@ class Run:
     def plot(self):
         title = (f"char-RNN {checkpoint.describe_arch(self.config)}, batch {self.config['batch']}"
                  f" x seq {self.config['seq_len']}, {self.config['optimizer']} lr "
-                 f"{self.config['lr']:g} -- {os.path.basename(self.config['data'])}")
+                 f"{self.config['lr']:g}{' cosine' if self.config['schedule'] == 'cosine' else ''}"
+                 f" -- {os.path.basename(self.config['data'])}")
         try:
             plot.write_loss_curve(os.path.join(self.out, "loss.png"), self.history["train"],
                                   self.history["val"], title)
@@ -345,19 +277,23 @@ class Run:
             (secs_left is not None and secs_left <= 0)
         return done, secs_left, steps_left
 
-    def banner(self, say):
+    def say_model_and_data(self):
         c = self.config
         params = count_parameters(self.model)
+        print(f"char-RNN: {checkpoint.describe_arch(c)}, dropout {c['dropout']:g}, "
+              f"{params / 1e6:.2f}M parameters | {os.path.basename(c['data'])}: "
+              f"{self.n_train + self.n_val:,} chars, vocabulary {len(self.vocab)} | train "
+              f"{self.n_train:,} / validation {self.n_val:,}", flush=True)
+
+    def banner(self, say):
+        c = self.config
         budget = " and ".join(x for x in (
             f"{c['steps']} steps" if c["steps"] is not None else "",
             f"{c['minutes']:g} min" if c["minutes"] is not None else "") if x)
-        say(f"char-RNN: {checkpoint.describe_arch(c)}, dropout {c['dropout']:g}, "
-            f"{params / 1e6:.2f}M parameters | {os.path.basename(c['data'])}: "
-            f"{self.n_train + self.n_val:,} chars, vocabulary {len(self.vocab)} | train "
-            f"{self.n_train:,} / validation {self.n_val:,}")
         say(f"batch {c['batch']} x seq {c['seq_len']} ({self.train.windows} windows/epoch), "
             f"{c['optimizer']} lr {c['lr']:g}{', cosine' if c['schedule'] == 'cosine' else ''}"
-            f", clip {c['clip']:g} | {minigrad.get_num_threads()} threads | budget {budget} | "
+            f", clip {c['clip']:g} | {minigrad.get_num_threads()} threads ({self.threads_note}) | "
+            f"budget {budget} | "
             f"out {self.out}" + (f" | resumed at step {self.step}" if self.step else ""))
         if self.resumed_note:
             say(self.resumed_note)
@@ -392,6 +328,7 @@ class Run:
         params = list(model.parameters())
         recent = collections.deque(maxlen=50)    # the bar's running mean of the train loss
         interval_losses = []                      # train losses since the last evaluation
+        point_losses = []                         # ... since the last point of the curve
         last_val = self.history["val"][-1][1] if self.history["val"] else None
         self.session_start = time.perf_counter()
         train_seconds, session_steps = 0.0, 0
@@ -422,6 +359,10 @@ class Run:
                     self.epoch, self.window = self.epoch + 1, 0
                 recent.append(loss_value)
                 interval_losses.append(loss_value)
+                point_losses.append(loss_value)
+                if self.step % TRAIN_POINT_STEPS == 0:         # the curve's train line
+                    self.history["train"].append([self.step, sum(point_losses) / len(point_losses)])
+                    point_losses = []
 
                 elapsed = self.elapsed_now()
                 done, secs_left, steps_left = self.budget_left(elapsed)
@@ -486,8 +427,6 @@ class Run:
         val_loss = evaluate(self.model, self.val, stop)
         if val_loss is None:
             return None
-        if interval_losses:
-            self.history["train"].append([self.step, sum(interval_losses) / len(interval_losses)])
         self.history["val"].append([self.step, val_loss])
         improved = self.best_val is None or val_loss < self.best_val
         if improved:
@@ -496,7 +435,8 @@ class Run:
         if improved:
             self.save(checkpoint.BEST)
         self.plot()
-        train_text = f"train {self.history['train'][-1][1]:.4f} | " if interval_losses else ""
+        train_text = f"train {sum(interval_losses) / len(interval_losses):.4f} | " \
+            if interval_losses else ""
         say(f"step {self.step}: {train_text}validation {val_loss:.4f} nats/char = "
             f"{val_loss / LN2:.4f} bits/char" + (" (best)" if improved else ""))
         return val_loss

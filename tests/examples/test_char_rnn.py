@@ -134,9 +134,10 @@ def test_resume_gives_the_uninterrupted_losses(small_text, tmp_path, capsys, mod
     assert "paused at step 17" in out
     # The budget (--steps 60), model and training options all come from the checkpoint.
     code, out, err = run(capsys, "train", "--out", tmp_path / "parts", "--resume",
-                         "--threads", 1, "--progress", "off", "--sample-length", 0)
+                         "--progress", "off", "--sample-length", 0)
     assert code == 0, err
     assert "resumed at step 17" in out
+    assert "1 threads (as the checkpoint's run)" in out
     whole, parts = train_losses(tmp_path / "whole"), train_losses(tmp_path / "parts")
     assert [s for s, _ in parts] == list(range(1, 61))
     assert parts == whole          # bit for bit: the losses are written with repr()
@@ -170,6 +171,19 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues_exactly(small_text, tmp_
     subprocess.run([sys.executable, SCRIPT, "train", "--out", str(tmp_path / "b"), "--steps",
                     str(target)] + common, check=True, capture_output=True)
     assert train_losses(tmp_path / "a") == train_losses(tmp_path / "b")
+
+
+def test_threads_auto_times_both_counts(small_text, tmp_path, capsys):
+    before = minigrad.get_num_threads()
+    minigrad.set_num_threads(2)
+    try:
+        code, out, err = run(capsys, "train", "--data", small_text, "--out", tmp_path,
+                             "--steps", 2, *[a for a in TINY if a not in ("--threads", "1")])
+    finally:
+        minigrad.set_num_threads(before)
+    assert code == 0, err
+    assert "ms per step at 2" in out and "ms at 1" in out
+    assert minigrad.load(str(tmp_path / "latest.safetensors"))["config"]["threads"] in (1, 2)
 
 
 # ---- bad input: one line, non-zero, no traceback --------------------------------------------
@@ -207,15 +221,16 @@ def test_unwritable_out(small_text, tmp_path, capsys):
 
 def test_resume_on_text_with_another_vocabulary(trained, tmp_path, capsys):
     (tmp_path / "other.txt").write_text("0123456789 xyz\n" * 400)
-    code, _, err = run(capsys, "train", "--out", tmp_path / "copy", "--resume",
-                       os.path.join(trained, "latest.safetensors"), "--data", tmp_path / "other.txt",
-                       "--threads", 1)
+    latest = os.path.join(trained, "latest.safetensors")
+    code, _, err = run(capsys, "train", "--out", tmp_path / "copy", "--resume", latest,
+                       "--data", tmp_path / "other.txt", "--threads", 1)
     assert_one_line_error(code, err, "vocabulary")
 
 
 def test_resume_with_another_architecture(trained, tmp_path, capsys):
-    code, _, err = run(capsys, "train", "--out", tmp_path, "--resume",
-                       os.path.join(trained, "latest.safetensors"), "--hidden", 32, "--model", "gru")
+    latest = os.path.join(trained, "latest.safetensors")
+    code, _, err = run(capsys, "train", "--out", tmp_path, "--resume", latest, "--hidden", 32,
+                       "--model", "gru")
     assert_one_line_error(code, err, "--hidden 24", "--model gru")
 
 
