@@ -319,7 +319,8 @@ def svg_chart(panels, path, width=420, height=300):
         for y, label in panel.get("hlines", []):
             parts.append(f'<line x1="{ox}" y1="{sy(y):.1f}" x2="{ox + pw}" y2="{sy(y):.1f}" '
                          f'stroke="#999" stroke-dasharray="4 3"/>')
-            parts.append(f'<text x="{ox + 4}" y="{sy(y) - 3:.1f}" fill="#666" font-size="9">'
+            parts.append(f'<text x="{ox + 4}" y="{sy(y) - 3:.1f}" fill="#555" font-size="9" '
+                         f'stroke="white" stroke-width="3" paint-order="stroke">'
                          f'{html.escape(label)}</text>')
         for label, sxs, sys_, color, dashed in panel["series"]:
             points = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in zip(sxs, sys_)
