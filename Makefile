@@ -3,6 +3,8 @@
 #   make test        venv + editable install + rebuild the C core + the whole test suite
 #   make run         the same set-up, then the main example
 #   make bench       benchmarks (ratios against numpy and PyTorch, medians)
+#   make bench-quality  char-RNN validation loss and time-to-loss beside PyTorch (~20 min)
+#   make docs        regenerate docs/walkthrough.md (tape, graph, experiments)
 #   make sanitize    C core under AddressSanitizer + UBSan, kernel tests
 #   make test-variants  kernel tests of the no-BLAS / no-OpenMP build
 #   make build       rebuild the C core in place (needed after editing csrc/)
@@ -15,7 +17,7 @@ PYTEST  := $(VENV)/bin/pytest
 # Benchmarks and sanitizer runs pin threads so ratios are repeatable on shared machines.
 PIN     := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
-.PHONY: all venv build test test-kernels test-variants sanitize bench run torch clean
+.PHONY: all venv build test test-kernels test-variants sanitize bench bench-quality run torch clean
 
 all: test
 
@@ -58,6 +60,10 @@ sanitize: $(STAMP)
 
 bench: build
 	$(PY) benchmarks/run_all.py
+
+# The char-RNN quality/speed measurement beside PyTorch (about 20 minutes).
+bench-quality: build
+	$(PY) benchmarks/char_rnn.py --full
 
 run: build
 	@$(PY) -c "import tqdm, matplotlib" 2>/dev/null || $(PY) -m pip install -q -e '.[examples]' || echo "(tqdm/matplotlib not installed: plain progress lines, no loss-curve PNG)"

@@ -110,9 +110,9 @@ def build_parser():
         description="Train a character-level model with truncated backpropagation through time: "
         "the text is cut into --batch parallel streams read --seq-len characters at a time, and "
         "the recurrent state is carried (detached) from one window to the next. The first 90% "
-        "of the text trains, the last 10% validates (--val-fraction). Ctrl-C saves a checkpoint and stops. "
-        "Options marked [run] define the run: on --resume they come from the checkpoint and may "
-        "be omitted.")
+        "of the text trains, the last 10% validates (--val-fraction). Ctrl-C saves a "
+        "checkpoint and stops. Options marked [run] define the run: on --resume they come from "
+        "the checkpoint and may be omitted.")
     data = t.add_argument_group("data")
     data.add_argument("--data", metavar="PATH", help="a UTF-8 text file to learn (default: the "
                       "bundled examples/data/tinyshakespeare.txt; on --resume, the checkpoint's)")
