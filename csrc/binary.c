@@ -90,8 +90,13 @@ static void cursor_next_row(const layout *L, cursor *c) {
 }
 
 /* Parallel loops hand each thread runs of this many elements: big enough that
- * seeking a cursor is free, small enough to balance rows of any length. */
+ * seeking a cursor is free, small enough to balance rows of any length.  The
+ * strided loops run MG_PARALLEL_RANGES over chunks: chunks [lo, hi) are the
+ * elements [lo * CHUNK, chunk_end(hi, n)). */
 #define CHUNK 32768
+
+static inline int64_t chunk_count(int64_t n) { return (n + CHUNK - 1) / CHUNK; }
+static inline int64_t chunk_end(int64_t hi, int64_t n) { return hi * CHUNK < n ? hi * CHUNK : n; }
 
 /* ---- scalar conversions ------------------------------------------------- */
 
@@ -113,35 +118,27 @@ static int64_t int64_bound(double v, int upper) {
 
 /* ---- typed loops ----------------------------------------------------------- */
 
-#define T float
-#define T_BITS uint32_t
-#define T_IS_FLOAT 1
-#define TYPED(name) name##_f32
-#include "binary_typed.inc"
-#undef T
-#undef T_BITS
-#undef T_IS_FLOAT
-#undef TYPED
+/* binary_typed.inc also reads T_IS_FLOAT and T_BITS, an unsigned integer of
+ * T's size (named through TYPED, so one definition serves every dtype). */
+typedef uint32_t bits_f32;
+typedef uint64_t bits_f64;
+typedef uint64_t bits_i64;
+#define T_BITS TYPED(bits)
 
-#define T double
-#define T_BITS uint64_t
 #define T_IS_FLOAT 1
-#define TYPED(name) name##_f64
-#include "binary_typed.inc"
-#undef T
-#undef T_BITS
+#define MG_TYPED_FILE "binary_typed.inc"
+#include "for_each_float.h"
 #undef T_IS_FLOAT
-#undef TYPED
 
 #define T int64_t
-#define T_BITS uint64_t
 #define T_IS_FLOAT 0
 #define TYPED(name) name##_i64
 #include "binary_typed.inc"
 #undef T
-#undef T_BITS
 #undef T_IS_FLOAT
 #undef TYPED
+
+#undef T_BITS
 
 /* ---- entry points ------------------------------------------------------- */
 

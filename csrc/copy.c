@@ -23,13 +23,13 @@ int mg_fill(int dtype, int64_t n, double value, void *out) {
     MG_CHECK(out != NULL, MG_ERR_NULL);
     if (dtype == MG_FLOAT32) {
         float v = (float)value, *o = out;
-        MG_OMP_FOR(n) for (int64_t i = 0; i < n; i++) o[i] = v;
+        MG_PARALLEL_RANGES(n, n, lo, hi, for (int64_t i = lo; i < hi; i++) o[i] = v);
     } else if (dtype == MG_FLOAT64) {
         double *o = out;
-        MG_OMP_FOR(n) for (int64_t i = 0; i < n; i++) o[i] = value;
+        MG_PARALLEL_RANGES(n, n, lo, hi, for (int64_t i = lo; i < hi; i++) o[i] = value);
     } else {
         int64_t v = to_int64(value), *o = out;
-        MG_OMP_FOR(n) for (int64_t i = 0; i < n; i++) o[i] = v;
+        MG_PARALLEL_RANGES(n, n, lo, hi, for (int64_t i = lo; i < hi; i++) o[i] = v);
     }
     return MG_OK;
 }
@@ -82,11 +82,12 @@ int mg_copy_strided(int elem_size, int ndim, const int64_t *shape,
     return MG_OK;
 }
 
-#define CAST_LOOP(SRC_T, DST_T, CONVERT)                                   \
-    do {                                                                   \
-        const SRC_T *s = src;                                              \
-        DST_T *d = dst;                                                    \
-        MG_OMP_FOR(n) for (int64_t i = 0; i < n; i++) d[i] = CONVERT(s[i]); \
+#define CAST_LOOP(SRC_T, DST_T, CONVERT)                                                 \
+    do {                                                                                 \
+        const SRC_T *s = src;                                                            \
+        DST_T *d = dst;                                                                  \
+        MG_PARALLEL_RANGES(n, n, lo, hi,                                                 \
+                           for (int64_t i = lo; i < hi; i++) d[i] = CONVERT(s[i]));      \
     } while (0)
 #define PLAIN(v) (v)
 

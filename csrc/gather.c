@@ -21,8 +21,6 @@
  * doubles, so that two threads never write the same line. */
 #define SCATTER_TILE 256
 
-static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
-
 /* Python-style wrap of an index already known to lie in [-n, n). */
 static inline int64_t wrap(int64_t i, int64_t n) { return i < 0 ? i + n : i; }
 
@@ -40,6 +38,30 @@ static int check_gather_args(int64_t outer, int64_t n, int64_t inner, const int6
     return check_indices(idx, idx_n, n);
 }
 
+/* Output rows [lo, hi) of a gather: row r = b * idx_n + j of out (outer,
+ * idx_n, inner) is row (b, idx[j]) of src (outer, src_n, inner). */
+static void gather_rows(int64_t lo, int64_t hi, size_t elem, int64_t src_n, int64_t inner,
+                        const int64_t *idx, int64_t idx_n, const char *s, char *o) {
+    const size_t row_bytes = (size_t)inner * elem;
+    if (inner == 1 && elem == 4) { /* one element per index: skip memcpy */
+        for (int64_t r = lo; r < hi; r++) {
+            const int64_t b = r / idx_n, j = r % idx_n;
+            ((uint32_t *)o)[r] = ((const uint32_t *)s)[b * src_n + wrap(idx[j], src_n)];
+        }
+    } else if (inner == 1) {
+        for (int64_t r = lo; r < hi; r++) {
+            const int64_t b = r / idx_n, j = r % idx_n;
+            ((uint64_t *)o)[r] = ((const uint64_t *)s)[b * src_n + wrap(idx[j], src_n)];
+        }
+    } else {
+        for (int64_t r = lo; r < hi; r++) {
+            const int64_t b = r / idx_n, j = r % idx_n;
+            memcpy(o + (size_t)r * row_bytes,
+                   s + (size_t)(b * src_n + wrap(idx[j], src_n)) * row_bytes, row_bytes);
+        }
+    }
+}
+
 int mg_gather(int dtype, int64_t outer, int64_t src_n, int64_t inner,
               const int64_t *idx, int64_t idx_n, const void *src, void *out) {
     const size_t elem = mg_dtype_size(dtype);
@@ -50,43 +72,13 @@ int mg_gather(int dtype, int64_t outer, int64_t src_n, int64_t inner,
     if (rows == 0 || inner == 0) return MG_OK;
     MG_CHECK(src != NULL && out != NULL, MG_ERR_NULL);
 
-    const char *s = src;
-    char *o = out;
-    const size_t row_bytes = (size_t)inner * elem;
-    if (inner == 1 && elem == 4) { /* one element per index: skip memcpy */
-        MG_OMP_FOR(rows)
-        for (int64_t r = 0; r < rows; r++) {
-            const int64_t b = r / idx_n, j = r % idx_n;
-            ((uint32_t *)o)[r] = ((const uint32_t *)s)[b * src_n + wrap(idx[j], src_n)];
-        }
-    } else if (inner == 1) {
-        MG_OMP_FOR(rows)
-        for (int64_t r = 0; r < rows; r++) {
-            const int64_t b = r / idx_n, j = r % idx_n;
-            ((uint64_t *)o)[r] = ((const uint64_t *)s)[b * src_n + wrap(idx[j], src_n)];
-        }
-    } else {
-        MG_OMP_FOR(rows * inner)
-        for (int64_t r = 0; r < rows; r++) {
-            const int64_t b = r / idx_n, j = r % idx_n;
-            memcpy(o + (size_t)r * row_bytes,
-                   s + (size_t)(b * src_n + wrap(idx[j], src_n)) * row_bytes, row_bytes);
-        }
-    }
+    MG_PARALLEL_RANGES(rows, rows * inner, lo, hi,
+                       gather_rows(lo, hi, elem, src_n, inner, idx, idx_n, src, out));
     return MG_OK;
 }
 
-#define T float
-#define TYPED(name) name##_f32
-#include "gather_typed.inc"
-#undef T
-#undef TYPED
-
-#define T double
-#define TYPED(name) name##_f64
-#include "gather_typed.inc"
-#undef T
-#undef TYPED
+#define MG_TYPED_FILE "gather_typed.inc"
+#include "for_each_float.h"
 
 int mg_scatter_add(int dtype, int64_t outer, int64_t dst_n, int64_t inner,
                    const int64_t *idx, int64_t idx_n, const void *src, void *dst) {

@@ -14,15 +14,18 @@
 
 /* C = beta * C over one (m, n) matrix with row stride ldc; beta == 0 writes
  * zeros without reading C (so NaN or garbage in C does not survive). */
-#define DEFINE_SCALE(T, name)                                               \
-    static void name(int64_t m, int64_t n, T beta, T *c, int64_t ldc) {     \
-        MG_OMP_FOR(m * n) for (int64_t i = 0; i < m; i++) {                 \
-            T *row = c + i * ldc;                                           \
-            if (beta == (T)0)                                               \
-                for (int64_t j = 0; j < n; j++) row[j] = (T)0;              \
-            else if (beta != (T)1)                                          \
-                for (int64_t j = 0; j < n; j++) row[j] *= beta;             \
-        }                                                                   \
+#define DEFINE_SCALE(T, name)                                                        \
+    static void name##_rows(int64_t lo, int64_t hi, int64_t n, T beta, T *c, int64_t ldc) { \
+        for (int64_t i = lo; i < hi; i++) {                                          \
+            T *row = c + i * ldc;                                                    \
+            if (beta == (T)0)                                                        \
+                for (int64_t j = 0; j < n; j++) row[j] = (T)0;                       \
+            else if (beta != (T)1)                                                   \
+                for (int64_t j = 0; j < n; j++) row[j] *= beta;                      \
+        }                                                                            \
+    }                                                                                \
+    static void name(int64_t m, int64_t n, T beta, T *c, int64_t ldc) {              \
+        MG_PARALLEL_RANGES(m, m * n, lo, hi, name##_rows(lo, hi, n, beta, c, ldc));  \
     }
 DEFINE_SCALE(float, scale_f32)
 DEFINE_SCALE(double, scale_f64)

@@ -95,17 +95,8 @@ struct mg_gemm_args {
     int64_t lda, ldb, ldc;
 };
 
-#define T float
-#define TYPED(name) name##_f32
-#include "gemm_builtin_typed.inc"
-#undef T
-#undef TYPED
-
-#define T double
-#define TYPED(name) name##_f64
-#include "gemm_builtin_typed.inc"
-#undef T
-#undef TYPED
+#define MG_TYPED_FILE "gemm_builtin_typed.inc"
+#include "for_each_float.h"
 
 int mg_gemm_builtin(int dtype, int trans_a, int trans_b, int64_t batch,
                     int64_t m, int64_t n, int64_t k, double alpha,

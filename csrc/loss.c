@@ -1,27 +1,25 @@
 /*
- * loss.c -- fused cross-entropy: log-softmax and negative log-likelihood in
- * one pass over each row of logits, with PyTorch's class weights,
- * ignore_index and label smoothing (reduction 'none'; the caller reduces,
- * dividing by the sum of row_weight for a mean).
+ * loss.c -- fused cross-entropy: log-softmax and negative log-likelihood
+ * over each row of logits, with PyTorch's class weights, ignore_index and
+ * label smoothing (reduction 'none'; the caller reduces, dividing by the sum
+ * of row_weight for a mean).
  *
- * The typed row loops live in loss_typed.inc; this file checks arguments --
+ * The forward is mg_softmax's log_softmax (vectorised, rows in parallel)
+ * followed by a light pass that picks each row's loss out of the
+ * log-probabilities; the backward is one vectorised pass (vecmath.h's exp).
+ * The typed loops live in loss_typed.inc; this file checks arguments --
  * every target before anything is written -- and dispatches on dtype.
  */
-#include <tgmath.h>
+#include "vecmath.h" /* first: it brings simd.h's no-trapping-math */
+
+#include <math.h>
 
 #include "core.h"
 
-#define T float
-#define TYPED(name) name##_f32
-#include "loss_typed.inc"
-#undef T
-#undef TYPED
+#define DOT_LANES 8 /* double accumulators of the smoothing term's sum */
 
-#define T double
-#define TYPED(name) name##_f64
-#include "loss_typed.inc"
-#undef T
-#undef TYPED
+#define MG_TYPED_FILE "loss_typed.inc"
+#include "for_each_float.h"
 
 /* Sizes, smoothing and pointers shared by forward and backward. */
 static int check_cross_entropy(int dtype, int64_t n, int64_t c, double label_smoothing,
@@ -56,12 +54,14 @@ int mg_cross_entropy(int dtype, int64_t n, int64_t c, const void *logits,
     MG_CHECK(loss != NULL && row_weight != NULL, MG_ERR_NULL);
     status = check_targets(n, c, target, ignore_index);
     if (status != MG_OK) return status;
+    status = mg_softmax(dtype, 1, n, c, 1, logits, log_probs); /* no-op when c == 0 */
+    if (status != MG_OK) return status;
     if (dtype == MG_FLOAT32)
-        cross_entropy_f32(n, c, logits, target, weight, ignore_index, label_smoothing, loss,
-                          row_weight, log_probs);
+        cross_entropy_loss_f32(n, c, log_probs, target, weight, ignore_index, label_smoothing,
+                               loss, row_weight);
     else
-        cross_entropy_f64(n, c, logits, target, weight, ignore_index, label_smoothing, loss,
-                          row_weight, log_probs);
+        cross_entropy_loss_f64(n, c, log_probs, target, weight, ignore_index, label_smoothing,
+                               loss, row_weight);
     return MG_OK;
 }
 

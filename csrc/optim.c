@@ -31,17 +31,8 @@
 #define MG_OMP_SUM(n, acc)
 #endif
 
-#define T float
-#define TYPED(name) name##_f32
-#include "optim_typed.inc"
-#undef T
-#undef TYPED
-
-#define T double
-#define TYPED(name) name##_f64
-#include "optim_typed.inc"
-#undef T
-#undef TYPED
+#define MG_TYPED_FILE "optim_typed.inc"
+#include "for_each_float.h"
 
 /* Checks shared by every update: a float dtype, n >= 0, and the arrays every
  * update reads and writes. */

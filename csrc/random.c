@@ -77,17 +77,8 @@ static inline void uniform4_f64(uint64_t seed, uint64_t block, double u[4]) {
     }
 }
 
-#define T float
-#define TYPED(name) name##_f32
-#include "random_typed.inc"
-#undef T
-#undef TYPED
-
-#define T double
-#define TYPED(name) name##_f64
-#include "random_typed.inc"
-#undef T
-#undef TYPED
+#define MG_TYPED_FILE "random_typed.inc"
+#include "for_each_float.h"
 
 uint64_t mg_random_advance(int64_t n) {
     return n <= 0 ? 0 : ((uint64_t)n + 3) / 4;

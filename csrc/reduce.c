@@ -19,27 +19,12 @@
  * int64 sums wrap around (two's complement), as in PyTorch and numpy.
  */
 
-/* We never read floating-point exception flags.  Without this gcc refuses to
- * turn `a > b ? a : b` on floats into a vector select (the compare "may
- * trap"), and the max/min loops would stay scalar. */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
-
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
-
-/* Hot loops also get an AVX2/FMA build picked once at load time (gcc function
- * multi-versioning): faster where the CPU has it (float32 softmax about 2x),
- * the baseline SSE2 build everywhere else. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define SIMD_CLONES
-#endif
+#include "simd.h"
 
 #define LANES 16            /* independent accumulators of a contiguous row */
 #define SUM_BLOCK 256       /* contiguous elements summed before cascading */
@@ -51,27 +36,13 @@
 
 static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-#define T float
-#define SUM_T float
-#define TYPED(name) name##_f32
+/* reduce_typed.inc's parameters beyond T and TYPED (see its head). */
+#define SUM_T T
 #define IS_NAN(v) ((v) != (v))
 #define NAN_VALUE NAN
-#include "reduce_typed.inc"
-#undef T
+#define MG_TYPED_FILE "reduce_typed.inc"
+#include "for_each_float.h"
 #undef SUM_T
-#undef TYPED
-#undef IS_NAN
-#undef NAN_VALUE
-
-#define T double
-#define SUM_T double
-#define TYPED(name) name##_f64
-#define IS_NAN(v) ((v) != (v))
-#define NAN_VALUE NAN
-#include "reduce_typed.inc"
-#undef T
-#undef SUM_T
-#undef TYPED
 #undef IS_NAN
 #undef NAN_VALUE
 

@@ -36,4 +36,9 @@
 #define MG_SIMD_CLONES
 #endif
 
+/* For the helpers of a multi-versioned function: always inlined, so that
+ * each clone gets its own vector code for them (a plain call would run the
+ * baseline build). */
+#define MG_INLINE static inline __attribute__((always_inline))
+
 #endif /* MINIGRAD_SIMD_H */

@@ -11,30 +11,15 @@
  * and polynomials, within about 3 ulp), in loops compiled for SSE2, AVX2 and
  * AVX-512 with the copy picked at load time.
  */
-/* Lets ?: on floats become vector blends (see vecmath.h); changes no result. */
-#pragma GCC optimize("no-trapping-math")
-
+/* First: vecmath.h brings simd.h's no-trapping-math for every function below. */
 #include "vecmath.h"
 
 #include <tgmath.h>
 
 #include "core.h"
 
-/* Elements per task of a parallel loop: big enough to amortise the call,
- * small enough to balance threads. */
-#define BLOCK 8192
-
-#define T float
-#define TYPED(name) name##_f32
-#include "unary_typed.inc"
-#undef T
-#undef TYPED
-
-#define T double
-#define TYPED(name) name##_f64
-#include "unary_typed.inc"
-#undef T
-#undef TYPED
+#define MG_TYPED_FILE "unary_typed.inc"
+#include "for_each_float.h"
 
 /* ---- exp, tanh, sigmoid through vecmath.h ---------------------------- */
 
@@ -72,16 +57,9 @@ static int unary_vec(int dtype, int op, int64_t n, const void *x, void *y) {
     case MG_SIGMOID: block = f32 ? sigmoid_block_f32 : sigmoid_block_f64; break;
     default: return 0;
     }
-    if (n < MG_OMP_MIN_WORK) {
-        block(n, x, y);
-        return 1;
-    }
     const size_t size = f32 ? sizeof(float) : sizeof(double);
-    const int64_t blocks = (n + BLOCK - 1) / BLOCK;
-    MG_OMP_FOR(n) for (int64_t b = 0; b < blocks; b++) {
-        const int64_t start = b * BLOCK, len = n - start < BLOCK ? n - start : BLOCK;
-        block(len, (const char *)x + start * size, (char *)y + start * size);
-    }
+    MG_PARALLEL_RANGES(n, n, lo, hi,
+                       block(hi - lo, (const char *)x + lo * size, (char *)y + lo * size));
     return 1;
 }
 

@@ -7,13 +7,10 @@
  * instead of float->int conversions (which are undefined for NaN), and Horner
  * polynomials.  Put the loop that calls them in a function with
  * MG_SIMD_CLONES to also get AVX2 and AVX-512 copies, picked at load time.
- *
- * Compile the including file with no-trapping-math (`#pragma GCC optimize
- * ("no-trapping-math")` before the includes, as unary.c does): under gcc's
- * default -ftrapping-math a ?: on an ordered float comparison stays a branch
- * (the comparison may raise an FP exception) and the loops stay scalar.  The
- * flag changes no result, only what the compiler may assume about FP
- * exception flags, which nothing here reads.
+ * This header includes simd.h, whose no-trapping-math lets the ?: selects
+ * vectorise: include it before the first function of the including file.
+ * Names end in _f32/_f64 like for_each_float.h's TYPED(name), so a typed
+ * file calls TYPED(mg_exp).
  *
  * Accuracy over the whole range, subnormals included, measured against a
  * higher-precision reference (tests/kernels/test_unary.py):
@@ -34,24 +31,14 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Define MG_NO_TARGET_CLONES to build one copy for the compiler's target
- * (for instance to test the SSE2 or AVX2 path on an AVX-512 machine). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(MG_NO_TARGET_CLONES)
-#define MG_SIMD_CLONES \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define MG_SIMD_CLONES
-#endif
-
-#define MG_VM_INLINE static inline __attribute__((always_inline))
+#include "simd.h"
 
 /* ---- bits ------------------------------------------------------------- */
 
-MG_VM_INLINE uint32_t f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
-MG_VM_INLINE float f32_from_bits(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
-MG_VM_INLINE uint64_t f64_bits(double f) { uint64_t u; memcpy(&u, &f, 8); return u; }
-MG_VM_INLINE double f64_from_bits(uint64_t u) { double f; memcpy(&f, &u, 8); return f; }
+MG_INLINE uint32_t f32_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+MG_INLINE float f32_from_bits(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+MG_INLINE uint64_t f64_bits(double f) { uint64_t u; memcpy(&u, &f, 8); return u; }
+MG_INLINE double f64_from_bits(uint64_t u) { double f; memcpy(&f, &u, 8); return f; }
 
 /* ---- float32 ------------------------------------------------------------ */
 
@@ -59,7 +46,7 @@ MG_VM_INLINE double f64_from_bits(uint64_t u) { double f; memcpy(&f, &u, 8); ret
  * y / ln2 to an integer and leaves k in the low mantissa bits (valid for
  * |y| < 2^22 ln2; NaN flows through).  kf * LN2_HI is exact for |k| < 256.
  * Returns r; *k gets k. */
-MG_VM_INLINE float reduce_ln2_f32(float y, int32_t *k) {
+MG_INLINE float reduce_ln2_f32(float y, int32_t *k) {
     const float shifter = 0x1.8p23f;
     float kf = y * 1.44269502f + shifter;
     *k = (int32_t)(f32_bits(kf) - f32_bits(shifter));
@@ -70,21 +57,21 @@ MG_VM_INLINE float reduce_ln2_f32(float y, int32_t *k) {
 
 /* e^r - 1 for |r| <= ln2/2: r + r^2 q(r), q of degree 4 fitted (least squares
  * reweighted towards minimax) for the relative error of e^r, about 3e-9. */
-MG_VM_INLINE float expm1_reduced_f32(float r) {
+MG_INLINE float expm1_reduced_f32(float r) {
     const float q = 0.49999994f + r * (0.16666521f + r * (0.041668389f
                   + r * (0.0083687110f + r * 0.0013814605f)));
     return r + r * r * q;
 }
 
 /* 2^k for -126 <= k <= 127. */
-MG_VM_INLINE float pow2i_f32(int32_t k) { return f32_from_bits((uint32_t)(k + 127) << 23); }
+MG_INLINE float pow2i_f32(int32_t k) { return f32_from_bits((uint32_t)(k + 127) << 23); }
 
 /* e^x.  x is clamped to [-104, 89] (beyond, e^x is 0 or inf in float32
  * anyway), which keeps k in [-150, 129]; 2^k is applied as two factors
  * 2^(k/2) 2^(k - k/2), each a normal float, so that subnormal results
  * (x < -87.3) come out right and x > 88.72 overflows to inf in the last
  * multiply. */
-MG_VM_INLINE float mg_exp_f32(float x) {
+MG_INLINE float mg_exp_f32(float x) {
     x = x > 89.0f ? 89.0f : x; /* NaN fails both comparisons */
     x = x < -104.0f ? -104.0f : x;
     int32_t k;
@@ -99,7 +86,7 @@ MG_VM_INLINE float mg_exp_f32(float x) {
  * polynomial), one exp-sized computation and one division.  |x| is clamped
  * at 10 (tanh rounds to 1 from 9.1 on), so m stays finite and large |x|
  * gives exactly +-1. */
-MG_VM_INLINE float mg_tanh_f32(float x) {
+MG_INLINE float mg_tanh_f32(float x) {
     const float z = fabsf(x);
     const float y = 2.0f * (z > 10.0f ? 10.0f : z);
     int32_t k; /* 0 <= k <= 29 */
@@ -112,7 +99,7 @@ MG_VM_INLINE float mg_tanh_f32(float x) {
 /* 1 / (1 + e^-x) from e = e^-|x| <= 1 only: 1/(1+e) for x >= 0 and
  * e/(1+e) = e^x / (1 + e^x) for x < 0, so nothing overflows and tiny results
  * keep their relative accuracy. */
-MG_VM_INLINE float mg_sigmoid_f32(float x) {
+MG_INLINE float mg_sigmoid_f32(float x) {
     const float e = mg_exp_f32(-fabsf(x));
     return (x >= 0.0f ? 1.0f : e) / (1.0f + e); /* NaN: x >= 0 fails, e is NaN */
 }
@@ -123,7 +110,7 @@ MG_VM_INLINE float mg_sigmoid_f32(float x) {
  * zero bits, so kf * LN2_HI is exact for |k| < 2^21.  *k gets k as the
  * unsigned 64-bit pattern of the signed value: every later use is unsigned
  * arithmetic, which the vectoriser handles on every x86-64 level. */
-MG_VM_INLINE double reduce_ln2_f64(double y, uint64_t *k) {
+MG_INLINE double reduce_ln2_f64(double y, uint64_t *k) {
     const double shifter = 0x1.8p52;
     double kf = y * 1.4426950408889634 + shifter;
     *k = f64_bits(kf) - f64_bits(shifter);
@@ -134,7 +121,7 @@ MG_VM_INLINE double reduce_ln2_f64(double y, uint64_t *k) {
 
 /* e^r - 1 for |r| <= ln2/2: r + r^2 q(r), q of degree 9 (a Chebyshev fit
  * computed in 40-digit arithmetic): relative error of e^r below 2e-17. */
-MG_VM_INLINE double expm1_reduced_f64(double r) {
+MG_INLINE double expm1_reduced_f64(double r) {
     const double q = 0.50000000000000010211 + r * (0.16666666666666667452
                    + r * (0.041666666666624161903 + r * (0.0083333333333300644495
                    + r * (0.0013888888917196719077 + r * (0.00019841269863040545271
@@ -144,13 +131,13 @@ MG_VM_INLINE double expm1_reduced_f64(double r) {
 }
 
 /* 2^k for -1022 <= k <= 1023, k given as in reduce_ln2_f64. */
-MG_VM_INLINE double pow2i_f64(uint64_t k) { return f64_from_bits((k + 1023) << 52); }
+MG_INLINE double pow2i_f64(uint64_t k) { return f64_from_bits((k + 1023) << 52); }
 
 /* e^x.  x is clamped to [-746, 710] (beyond, e^x is 0 or inf), keeping k in
  * [-1077, 1025]; 2^k is applied as two normal factors, as in float32.  The
  * halving is done on k + 1100 >= 0 with a logical shift (64-bit arithmetic
  * shifts do not vectorise before AVX-512). */
-MG_VM_INLINE double mg_exp_f64(double x) {
+MG_INLINE double mg_exp_f64(double x) {
     x = x > 710.0 ? 710.0 : x;
     x = x < -746.0 ? -746.0 : x;
     uint64_t k;
@@ -161,7 +148,7 @@ MG_VM_INLINE double mg_exp_f64(double x) {
 }
 
 /* As mg_tanh_f32; tanh rounds to 1 in float64 from 19.1 on, clamp at 20. */
-MG_VM_INLINE double mg_tanh_f64(double x) {
+MG_INLINE double mg_tanh_f64(double x) {
     const double z = fabs(x);
     const double y = 2.0 * (z > 20.0 ? 20.0 : z);
     uint64_t k; /* 0 <= k <= 58 */
@@ -171,7 +158,7 @@ MG_VM_INLINE double mg_tanh_f64(double x) {
     return copysign(m / (m + 2.0), x);
 }
 
-MG_VM_INLINE double mg_sigmoid_f64(double x) {
+MG_INLINE double mg_sigmoid_f64(double x) {
     const double e = mg_exp_f64(-fabs(x));
     return (x >= 0.0 ? 1.0 : e) / (1.0 + e);
 }

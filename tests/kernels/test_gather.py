@@ -97,6 +97,21 @@ def test_scatter_add_matches_add_at(threads, dtype, dst_shape, idx_shape, layout
         np.testing.assert_allclose(dst, want, rtol=rtol, atol=rtol)
 
 
+@pytest.mark.parametrize("inner", [1, 3, 700], ids=lambda i: f"inner{i}")
+def test_scatter_add_big_in_parallel(threads, dtype, inner):
+    """Enough work to be split across threads: per outer index (inner == 1)
+    or per tile of columns (700 columns: tiles of 256 and a partial one)."""
+    rng = np.random.default_rng(inner)
+    idx = rng.integers(-50, 50, 40_000 // inner + 1)
+    dst = rng.standard_normal((3, 50, inner)).astype(dtype)
+    src = rng.standard_normal((3, idx.size, inner)).astype(dtype)
+    want = add_at_oracle(dst, idx, src, 1)
+    scatter_add(dst, idx, src, 1)
+    # about 800 additions into each row, in T: allow for their rounding
+    tol = 1e-3 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(dst, want, rtol=tol, atol=tol)
+
+
 def test_repeated_indices_accumulate(dtype):
     dst = np.zeros((4, 2), dtype)
     idx = np.array([1, 1, 1, -1, 3], np.int64)  # -1 is row 3

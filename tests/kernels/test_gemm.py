@@ -106,6 +106,17 @@ def test_beta_zero_ignores_nan_in_out(builtin, m, n, k, dtype, threads):
     assert_gemm_close(out, a, b, False, False, alpha=1.5)
 
 
+@pytest.mark.parametrize("beta", [0.0, 1.0, -0.5])
+def test_scaling_by_beta_alone_across_threads(beta, dtype, threads):
+    """k == 0: C = beta * C over a matrix big enough to be split across threads."""
+    c0 = randn((300, 250), dtype, 4)
+    out = c0.copy()
+    if beta == 0.0:
+        out[::7] = np.nan  # beta == 0 writes zeros without reading C
+    cpu.gemm(np.empty((300, 0), dtype), np.empty((0, 250), dtype), beta=beta, out=out)
+    np.testing.assert_array_equal(out, (beta * c0).astype(dtype))
+
+
 @pytest.mark.parametrize("builtin", [False, True], ids=["blas", "builtin"])
 def test_k_zero_and_alpha_zero_scale_out_by_beta(builtin, dtype):
     c0 = randn((4, 5), dtype, 3)

@@ -140,6 +140,27 @@ def test_threads_agree(threads, dtype):
     np.testing.assert_allclose(grad, ref_grad, **tol(dtype))
 
 
+@pytest.mark.parametrize("c", [1, 3, 16, 17, 100, 1000])
+@pytest.mark.parametrize("ls", [0.0, 0.25])
+def test_class_counts_around_vector_widths_across_threads(threads, dtype, c, ls):
+    """Rows of every length around the 16-wide vector steps, enough of them
+    (about 40,000 logits) to be split across threads, with ignored rows."""
+    rng = np.random.default_rng(c)
+    n = max(4, 40_000 // c)
+    logits, target, weight = make_case(rng, n, c, dtype, c % 2 == 1, True)
+    target[::7] = IGNORE
+    loss, row_w, logp = cross_entropy(logits, target, weight, label_smoothing=ls)
+    ref_loss, ref_w, ref_logp, ref_grad = oracle(logits, target, weight, ls=ls)
+    np.testing.assert_allclose(loss, ref_loss, **tol(dtype))
+    np.testing.assert_array_equal(row_w, ref_w.astype(dtype))
+    np.testing.assert_allclose(logp, ref_logp, **tol(dtype))
+    grad_loss = rng.standard_normal(n).astype(dtype)
+    grad = cross_entropy_backward(logp, target, grad_loss, weight, label_smoothing=ls)
+    np.testing.assert_allclose(grad, ref_grad * grad_loss[:, None].astype(np.float64),
+                               **tol(dtype))
+    assert not grad[::7].any()
+
+
 @pytest.mark.parametrize("weighted", [False, True], ids=["noweight", "weight"])
 @pytest.mark.parametrize("ls", [0.0, 0.1])
 def test_backward_finite_differences(weighted, ls):

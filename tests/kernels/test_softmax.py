@@ -96,6 +96,35 @@ def test_backward_matches_formula(threads, dtype, shape, layout):
         np.testing.assert_allclose(softmax_backward(logp, gy, axis, log=True), want, **tol(dtype))
 
 
+@pytest.mark.parametrize("n", [1, 3, 15, 16, 17, 65, 255, 256, 257, 1000])
+def test_row_lengths_around_vector_widths_above_the_thread_threshold(threads, dtype, n):
+    """Reduced axes of every length around the 16-wide vector steps and the
+    256-element blocks, rows and columns, with enough of them (about 40,000
+    elements) that the work is split into ranges across threads."""
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal((max(2, 40_000 // n), n)) * 4).astype(dtype)
+    gy = rng.standard_normal(x.shape).astype(dtype)
+    for axis in (1, 0):
+        want_log = ref_log_softmax(x, axis)
+        p = np.exp(want_log)
+        np.testing.assert_allclose(softmax(x, axis), p, **tol(dtype))
+        logp = softmax(x, axis, log=True)
+        np.testing.assert_allclose(logp, want_log, **tol(dtype))
+        np.testing.assert_allclose(logsumexp(x, axis), ref_logsumexp(x, axis), **tol(dtype))
+        # Backward: each entry is a difference of two terms that may cancel;
+        # the error allowed is relative to the terms, not to the difference.
+        g = gy.astype(np.float64)
+        rtol, atol = tol(dtype).values()
+        dot = (g * p).sum(axis=axis, keepdims=True)
+        got = softmax_backward(softmax(x, axis), gy, axis)
+        err = np.abs(got - p * (g - dot))
+        assert np.all(err <= rtol * p * (np.abs(g) + np.abs(dot)) + atol)
+        total = g.sum(axis=axis, keepdims=True)
+        got = softmax_backward(logp, gy, axis, log=True)
+        err = np.abs(got - (g - p * total))
+        assert np.all(err <= rtol * (np.abs(g) + p * np.abs(total)) + atol)
+
+
 def test_logsumexp_over_all_elements_and_empty_axis(dtype):
     rng = np.random.default_rng(0)
     x = make(rng, (3, 4, 5), dtype)
