@@ -36,7 +36,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False,
                 raise RuntimeError(function.FREED_MESSAGE)
             grads = pending.pop(node, None)
             if grads is not None:
-                grads = _run_output_hooks(node, grads, create_graph)
+                if node.out_hooks or node.retained:
+                    grads = _run_output_hooks(node, grads, create_graph)
                 if wanted is not None:
                     wanted.take_node_grads(node, grads)
                 start = time.perf_counter() if profilers else 0.0

@@ -38,7 +38,8 @@ def _binary_inplace(op, x, other):
     if other_array.dtype != x.dtype:
         other_array = k.cast(other_array, x.dtype)
     try:
-        if np.broadcast_shapes(x.shape, other_array.shape) != x.shape:
+        if other_array.shape != x.shape and \
+                np.broadcast_shapes(x.shape, other_array.shape) != x.shape:
             raise ValueError
     except ValueError:
         raise ValueError(f"{op}_: the value of shape {list(other_array.shape)} cannot be broadcast "
