@@ -42,7 +42,7 @@ FREED_MESSAGE = (
 
 class Function:
     save_outputs = False  # keep the forward outputs for backward (read with self.output(i))
-    is_view = False       # output 0 shares storage (and so the version counter) with input 0
+    is_view = False       # the outputs share storage (and so the version counter) with input 0
 
     @classmethod
     def apply(cls, *args):
@@ -67,7 +67,8 @@ class Function:
         if type(result) is tuple:
             outs = tuple([Tensor._wrap(r, device) for r in result])
             if cls.is_view:
-                outs[0]._version = args[0]._version
+                for out in outs:
+                    out._version = args[0]._version
             if record:
                 fn._record(args, outs)
             return outs

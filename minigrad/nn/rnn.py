@@ -58,12 +58,12 @@ def _affine(x, w, b):
 
 def rnn_tanh_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)"""
-    return (_affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)).tanh()
+    return rnn_step(_affine(x, w_ih, b_ih), h, w_hh, b_hh, "tanh")
 
 
 def rnn_relu_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
     """h' = relu(x W_ih^T + b_ih + h W_hh^T + b_hh)"""
-    return (_affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)).relu()
+    return rnn_step(_affine(x, w_ih, b_ih), h, w_hh, b_hh, "relu")
 
 
 def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -72,12 +72,7 @@ def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
         z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
         n = tanh(W_in x + b_in + r * (W_hn h + b_hn))   -- reset applied after the matmul
         h' = (1 - z) * n + z * h"""
-    gi_r, gi_z, gi_n = _affine(x, w_ih, b_ih).chunk(3, 1)
-    gh_r, gh_z, gh_n = _affine(h, w_hh, b_hh).chunk(3, 1)
-    r = (gi_r + gh_r).sigmoid()
-    z = (gi_z + gh_z).sigmoid()
-    n = (gi_n + r * gh_n).tanh()
-    return (1 - z) * n + z * h
+    return gru_step(_affine(x, w_ih, b_ih), h, w_hh, b_hh)
 
 
 def lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
@@ -86,7 +81,28 @@ def lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
         c' = f * c + i * g
         h' = o * tanh(c')          (then h' = h' W_hr^T when projected)
     Returns (h', c')."""
-    i, f, g, o = (_affine(x, w_ih, b_ih) + _affine(h, w_hh, b_hh)).chunk(4, 1)
+    return lstm_step(_affine(x, w_ih, b_ih), h, c, w_hh, b_hh, w_hr)
+
+
+# The same steps from gi = x W_ih^T + b_ih, the input's share of the gates: a layer
+# computes it for all time steps at once (one large gemm) before its time loop.
+
+def rnn_step(gi, h, w_hh, b_hh, nonlinearity):
+    pre = gi + _affine(h, w_hh, b_hh)
+    return pre.tanh() if nonlinearity == "tanh" else pre.relu()
+
+
+def gru_step(gi, h, w_hh, b_hh):
+    gi_r, gi_z, gi_n = gi.chunk(3, -1)
+    gh_r, gh_z, gh_n = _affine(h, w_hh, b_hh).chunk(3, -1)
+    r = (gi_r + gh_r).sigmoid()
+    z = (gi_z + gh_z).sigmoid()
+    n = (gi_n + r * gh_n).tanh()
+    return (1 - z) * n + z * h
+
+
+def lstm_step(gi, h, c, w_hh, b_hh, w_hr=None):
+    i, f, g, o = (gi + _affine(h, w_hh, b_hh)).chunk(4, -1)
     c_next = f.sigmoid() * c + i.sigmoid() * g.tanh()
     h_next = o.sigmoid() * c_next.tanh()
     if w_hr is not None:
@@ -416,18 +432,22 @@ class RNNBase(Module):
         return outs if len(outs) == 3 else (outs[0], outs[1], None)
 
     def _run_composed(self, x, params, h, c, lengths, reverse):
-        """The time loop, one composed cell per step."""
+        """The time loop, one composed cell step per time step."""
         w_ih, w_hh, b_ih, b_hh, w_hr = params
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
-        masks = _step_masks(lengths, x) if lengths is not None else None
+        masks = _step_masks(lengths, x).unbind(0) if lengths is not None else None
+        # The input projection of every step at once, then one view per step (unbind: its
+        # backward stacks the steps' gradients in one buffer).
+        gi = _affine(x, w_ih, b_ih).unbind(0)
         ys = [None] * x.shape[0]
         for t in steps:
             if self.mode == "LSTM":
-                h_new, c_new = lstm_cell(x[t], h, c, w_ih, w_hh, b_ih, b_hh, w_hr)
+                h_new, c_new = lstm_step(gi[t], h, c, w_hh, b_hh, w_hr)
+            elif self.mode == "GRU":
+                h_new, c_new = gru_step(gi[t], h, w_hh, b_hh), None
             else:
-                step = {"RNN_TANH": rnn_tanh_cell, "RNN_RELU": rnn_relu_cell,
-                        "GRU": gru_cell}[self.mode]
-                h_new, c_new = step(x[t], h, w_ih, w_hh, b_ih, b_hh), None
+                nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
+                h_new, c_new = rnn_step(gi[t], h, w_hh, b_hh, nonlinearity), None
             if masks is None:
                 h, c, ys[t] = h_new, c_new, h_new
             else:  # sequences already past their length keep their state and output zeros

@@ -275,6 +275,33 @@ def narrow(x, dim, start, length):
     return x[(slice(None),) * dim + (slice(start, start + length),)]
 
 
+class Split(Function):
+    """Consecutive pieces of x along `dim`, as views (with keepdim=False, pieces of size 1
+    without that dim: unbind).  The gradient joins the pieces' gradients back into one
+    tensor -- one allocation, however many pieces (zeros for pieces that got none)."""
+    is_view = True
+
+    def forward(self, x, dim, sizes, keepdim):
+        self.dim, self.sizes, self.keepdim = dim, sizes, keepdim
+        array, lead = x._array, (slice(None),) * dim
+        pieces, start = [], 0
+        for size in sizes:
+            pieces.append(array[lead + ((slice(start, start + size) if keepdim else start),
+                                        Ellipsis)])
+            start += size
+        return tuple(pieces)
+
+    def backward(self, *grads):
+        from minigrad.creation import zeros
+        dim = self.dim
+        filled = []
+        for g, size, (piece_shape, dtype) in zip(grads, self.sizes, self.out_meta):
+            if g is None:
+                g = zeros(*piece_shape, dtype=dtype, device=self.device)
+            filled.append(g if self.keepdim else g.unsqueeze(dim))
+        return cat(filled, dim)
+
+
 def split(x, split_size_or_sections, dim=0):
     """Views of consecutive pieces along dim: pieces of one size (the last may be
     smaller) or of the listed sizes."""
@@ -287,14 +314,12 @@ def split(x, split_size_or_sections, dim=0):
         sizes = [size] * (n // size) + ([n % size] if n % size else [])
     else:
         sizes = list(split_size_or_sections)
-        if sum(sizes) != n:
+        if sum(sizes) != n or any(s < 0 for s in sizes):
             raise ValueError(f"split: sections {sizes} do not add up to {n} (dim {dim} of shape "
                              f"{list(x.shape)})")
-    pieces, start = [], 0
-    for size in sizes:
-        pieces.append(narrow(x, dim, start, size))
-        start += size
-    return tuple(pieces)
+    if not sizes:
+        return ()
+    return Split.apply(x, dim, tuple(sizes), True)
 
 
 def chunk(x, chunks, dim=0):
@@ -306,9 +331,11 @@ def chunk(x, chunks, dim=0):
 
 
 def unbind(x, dim=0):
-    """The slices along dim, each without that dim."""
+    """The slices along dim, each without that dim (views)."""
     dim = normalize_dim(dim, x.ndim, "unbind")
-    return tuple(x[(slice(None),) * dim + (i,)] for i in range(x.shape[dim]))
+    if x.shape[dim] == 0:
+        return ()
+    return Split.apply(x, dim, (1,) * x.shape[dim], False)
 
 
 def select(x, dim, index):
