@@ -135,10 +135,7 @@ class RNNCellBase(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        """Every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            init.uniform_(p, -bound, bound)
+        _reset_uniform(self)
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
@@ -233,6 +230,13 @@ class LSTMCell(RNNCellBase):
         return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
 
 
+def _reset_uniform(module):
+    """Every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch."""
+    bound = 1.0 / math.sqrt(module.hidden_size)
+    for p in module.parameters():
+        init.uniform_(p, -bound, bound)
+
+
 def _check_dtype(input, weight, name):
     if input.dtype != weight.dtype:
         raise TypeError(f"{name}: input is {input.dtype} but the parameters are {weight.dtype}; "
@@ -307,7 +311,6 @@ class RNNBase(Module):
         gates = _GATES[mode] * hidden_size
         out_size = proj_size or hidden_size
         directions = 2 if bidirectional else 1
-        self._flat_names = []
         for layer in range(num_layers):
             layer_in = input_size if layer == 0 else out_size * directions
             for direction in range(directions):
@@ -319,14 +322,10 @@ class RNNBase(Module):
                     shapes.append(("weight_hr" + sfx, (proj_size, hidden_size)))
                 for pname, shape in shapes:
                     self.register_parameter(pname, Parameter(zeros(*shape, dtype=dtype)))
-                    self._flat_names.append(pname)
         self.reset_parameters()
 
     def reset_parameters(self):
-        """Every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), as PyTorch."""
-        bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            init.uniform_(p, -bound, bound)
+        _reset_uniform(self)
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
