@@ -38,6 +38,19 @@ def pin_threads(n):
     return n
 
 
+def run_per_thread_count(script, thread_counts, extra_args=()):
+    """Run `script --child N extra_args` once per thread count N, each in a fresh process
+    whose environment pins N threads (numpy's and torch's pools read it at import).
+    Returns the OR of the exit statuses."""
+    import subprocess
+    status = 0
+    for threads in thread_counts:
+        env = dict(os.environ, **{var: str(threads) for var in THREAD_ENV_VARS})
+        cmd = [sys.executable, os.path.abspath(script), "--child", str(threads), *extra_args]
+        status |= subprocess.call(cmd, env=env)
+    return status
+
+
 def optional_torch(threads=None):
     """PyTorch (pinned to `threads` when given), or None when it is not installed."""
     try:

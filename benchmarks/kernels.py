@@ -18,7 +18,6 @@ Ratios are minigrad / numpy (higher is better for minigrad).
 """
 import argparse
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -41,11 +40,8 @@ def main(argv=None):
     if args.child:
         run_pinned(args.child, args.quick)
         return 0
-    status = 0
-    for threads in args.threads:
-        env = dict(os.environ, **{var: str(threads) for var in common.THREAD_ENV_VARS})
-        cmd = [sys.executable, os.path.abspath(__file__), "--child", str(threads)]
-        status |= subprocess.call(cmd + (["--quick"] if args.quick else []), env=env)
+    status = common.run_per_thread_count(__file__, args.threads,
+                                         ["--quick"] if args.quick else [])
     print(f"\n{TARGETS}")
     return status
 

@@ -17,7 +17,6 @@ Each thread count runs in a subprocess pinned before numpy and torch load.
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -46,11 +45,8 @@ def main(argv=None):
     if args.child:
         run_pinned(args.child, args.quick)
         return 0
-    status = 0
-    for threads in args.threads:
-        env = dict(os.environ, **{var: str(threads) for var in common.THREAD_ENV_VARS})
-        cmd = [sys.executable, os.path.abspath(__file__), "--child", str(threads)]
-        status |= subprocess.call(cmd + (["--quick"] if args.quick else []), env=env)
+    status = common.run_per_thread_count(__file__, args.threads,
+                                         ["--quick"] if args.quick else [])
     return status
 
 
