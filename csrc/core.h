@@ -81,15 +81,6 @@ static inline int64_t mg_range_grain(int64_t n, int64_t work) {
     } while (0)
 #endif
 
-/* The older form, `MG_OMP_FOR(work) for (...)`: parallel when work >=
- * MG_OMP_MIN_WORK, but it enters an OpenMP region even for small loops (see
- * above).  The C core no longer uses it; prefer MG_PARALLEL_RANGES. */
-#ifdef _OPENMP
-#define MG_OMP_FOR(work) MG_PRAGMA(omp parallel for schedule(static) if((work) >= MG_OMP_MIN_WORK))
-#else
-#define MG_OMP_FOR(work)
-#endif
-
 static inline int mg_is_float_dtype(int dtype) {
     return dtype == MG_FLOAT32 || dtype == MG_FLOAT64;
 }

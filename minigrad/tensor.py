@@ -17,7 +17,7 @@ import weakref
 import numpy as np
 
 from minigrad import dtypes
-from minigrad.autograd import function, grad_mode
+from minigrad.autograd import function
 
 _ids = itertools.count()
 
