@@ -38,16 +38,26 @@ def pin_threads(n):
     return n
 
 
-def run_per_thread_count(script, thread_counts, extra_args=()):
-    """Run `script --child N extra_args` once per thread count N, each in a fresh process
-    whose environment pins N threads (numpy's and torch's pools read it at import).
-    Returns the OR of the exit statuses."""
+def per_thread_count_main(script, doc, run_pinned, argv=None):
+    """The main() of a benchmark measured once per thread count, each in a fresh
+    process whose environment pins the threads (numpy's and torch's pools read it
+    at import): parses --threads/--quick, re-runs `script` with --child N per count,
+    and in the child calls run_pinned(N, quick).  Returns the OR of exit statuses."""
     import subprocess
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--threads", type=thread_counts, default=[1, 2],
+                        help="comma-separated thread counts (default 1,2)")
+    parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        run_pinned(args.child, args.quick)
+        return 0
     status = 0
-    for threads in thread_counts:
+    for threads in args.threads:
         env = dict(os.environ, **{var: str(threads) for var in THREAD_ENV_VARS})
-        cmd = [sys.executable, os.path.abspath(script), "--child", str(threads), *extra_args]
-        status |= subprocess.call(cmd, env=env)
+        cmd = [sys.executable, os.path.abspath(script), "--child", str(threads)]
+        status |= subprocess.call(cmd + (["--quick"] if args.quick else []), env=env)
     return status
 
 

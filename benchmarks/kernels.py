@@ -16,7 +16,6 @@ PyTorch lays it out (N = 4 * hidden): (32, 320, 1024) is batch 32, hidden 256
 with a 64-wide input; (64, 512, 2048) hidden 512; (64, 1024, 4096) hidden 1024.
 Ratios are minigrad / numpy (higher is better for minigrad).
 """
-import argparse
 import os
 import sys
 
@@ -31,17 +30,7 @@ TARGETS = ("targets: blas >= 0.95x numpy at n >= 256; builtin >= 0.30x OpenBLAS 
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=common.thread_counts, default=[1, 2],
-                        help="comma-separated thread counts (default 1,2)")
-    parser.add_argument("--quick", action="store_true", help="fewer sizes and repeats")
-    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.child:
-        run_pinned(args.child, args.quick)
-        return 0
-    status = common.run_per_thread_count(__file__, args.threads,
-                                         ["--quick"] if args.quick else [])
+    status = common.per_thread_count_main(__file__, __doc__, run_pinned, argv)
     print(f"\n{TARGETS}")
     return status
 

@@ -14,7 +14,6 @@ single-tensor loop) and, in the last columns, its fused CPU kernel
 is better for minigrad; the issue's target is <= 1.0x PyTorch's default).
 Each thread count runs in a subprocess pinned before numpy and torch load.
 """
-import argparse
 import os
 import statistics
 import sys
@@ -36,17 +35,7 @@ TORCH_FUSED = {"Adam", "AdamW", "SGD", "Adagrad"}  # torch.optim classes with fu
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=common.thread_counts, default=[1, 2],
-                        help="comma-separated thread counts (default 1,2)")
-    parser.add_argument("--quick", action="store_true", help="fewer repeats")
-    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.child:
-        run_pinned(args.child, args.quick)
-        return 0
-    status = common.run_per_thread_count(__file__, args.threads,
-                                         ["--quick"] if args.quick else [])
+    status = common.per_thread_count_main(__file__, __doc__, run_pinned, argv)
     return status
 
 

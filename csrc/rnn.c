@@ -166,19 +166,8 @@ static inline void rnn_restore_fp_mode(unsigned mode) { (void)mode; }
 #define RNN_OMP_PARALLEL(threads) (void)(threads);
 #endif
 
-#define T float
-#define TYPED(name) name##_f32
-#include "rnn_cells_typed.inc"
-#include "rnn_typed.inc"
-#undef T
-#undef TYPED
-
-#define T double
-#define TYPED(name) name##_f64
-#include "rnn_cells_typed.inc"
-#include "rnn_typed.inc"
-#undef T
-#undef TYPED
+#define MG_TYPED_FILE "rnn_typed.inc" /* which includes rnn_cells_typed.inc first */
+#include "for_each_float.h"
 
 /* ---- argument checks ------------------------------------------------------ */
 
