@@ -24,7 +24,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False,
     With `inputs`: return their gradients and touch no `.grad` (autograd.grad).
     """
     wanted = _Wanted(inputs) if inputs is not None else None
-    pending = {}  # node -> [gradient of each output, or None]
+    pending = _Pending()  # node -> [gradient of each output, or None]
 
     with grad_mode.set_grad_enabled(create_graph):
         for out, grad in zip(outputs, grad_outputs):
@@ -87,10 +87,7 @@ def _deliver(edge, grad, pending, wanted, create_graph, producer=None):
         shape = node.out_meta[index][0]
         if grad.shape != shape:
             _shape_error(producer, grad, shape)
-        slots = pending.get(node)
-        if slots is None:
-            slots = pending[node] = [None] * len(node.out_meta)
-        slots[index] = grad if slots[index] is None else slots[index] + grad
+        pending.add(node, index, grad, create_graph)
         return
     leaf = edge
     if grad.shape != leaf.shape:
@@ -110,6 +107,35 @@ def _deliver(edge, grad, pending, wanted, create_graph, producer=None):
         leaf.grad = leaf.grad + grad
     else:
         leaf.grad.add_(grad.detach())
+
+
+class _Pending(dict):
+    """node -> [the summed gradient of each of its outputs, or None so far].
+
+    A gradient handed over may be shared (a + b hands the same one to both
+    inputs), so the first sum is a new tensor; that tensor is ours alone, and
+    later contributions are added into it in place -- an RNN weight used at
+    every time step collects T gradients into one buffer instead of T new
+    ones.  With create_graph the sums are recorded ops instead."""
+
+    def __init__(self):
+        super().__init__()
+        self.owned = set()  # (node, index) whose sum was allocated here
+
+    def add(self, node, index, grad, create_graph):
+        slots = self.get(node)
+        if slots is None:
+            slots = self[node] = [None] * len(node.out_meta)
+        current = slots[index]
+        if current is None:
+            slots[index] = grad
+        elif create_graph:
+            slots[index] = current + grad
+        elif (node, index) in self.owned:
+            current.add_(grad)
+        else:
+            slots[index] = current + grad
+            self.owned.add((node, index))
 
 
 def _own_copy(t):

@@ -51,19 +51,20 @@ def get_default_impl():
 # in PyTorch's order; biases (G*H,) or None.
 
 
-def _affine(x, w, b):
-    out = x @ w.T
+def _affine(x, w_t, b):
+    """x @ w_t + b for a weight already transposed to (in, out)."""
+    out = x @ w_t
     return out if b is None else out + b
 
 
 def rnn_tanh_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)"""
-    return rnn_step(_affine(x, w_ih, b_ih), h, w_hh, b_hh, "tanh")
+    return rnn_step(_affine(x, w_ih.T, b_ih), h, w_hh.T, b_hh, "tanh")
 
 
 def rnn_relu_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
     """h' = relu(x W_ih^T + b_ih + h W_hh^T + b_hh)"""
-    return rnn_step(_affine(x, w_ih, b_ih), h, w_hh, b_hh, "relu")
+    return rnn_step(_affine(x, w_ih.T, b_ih), h, w_hh.T, b_hh, "relu")
 
 
 def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -72,7 +73,7 @@ def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
         z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
         n = tanh(W_in x + b_in + r * (W_hn h + b_hn))   -- reset applied after the matmul
         h' = (1 - z) * n + z * h"""
-    return gru_step(_affine(x, w_ih, b_ih), h, w_hh, b_hh)
+    return gru_step(_affine(x, w_ih.T, b_ih), h, w_hh.T, b_hh)
 
 
 def lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
@@ -81,32 +82,36 @@ def lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
         c' = f * c + i * g
         h' = o * tanh(c')          (then h' = h' W_hr^T when projected)
     Returns (h', c')."""
-    return lstm_step(_affine(x, w_ih, b_ih), h, c, w_hh, b_hh, w_hr)
+    return lstm_step(_affine(x, w_ih.T, b_ih), h, c, w_hh.T, b_hh,
+                     None if w_hr is None else w_hr.T)
 
 
 # The same steps from gi = x W_ih^T + b_ih, the input's share of the gates: a layer
-# computes it for all time steps at once (one large gemm) before its time loop.
+# computes it for all time steps at once (one large gemm) before its time loop.  They
+# take the recurrent weights transposed, w_hh_t = W_hh^T (H, G*H): a layer transposes
+# once, so its backward sums the steps' gradients in that layout and transposes the sum
+# once (a strided add of a (G*H, H) matrix at every step costs more than its gemm).
 
-def rnn_step(gi, h, w_hh, b_hh, nonlinearity):
-    pre = gi + _affine(h, w_hh, b_hh)
+def rnn_step(gi, h, w_hh_t, b_hh, nonlinearity):
+    pre = gi + _affine(h, w_hh_t, b_hh)
     return pre.tanh() if nonlinearity == "tanh" else pre.relu()
 
 
-def gru_step(gi, h, w_hh, b_hh):
+def gru_step(gi, h, w_hh_t, b_hh):
     gi_r, gi_z, gi_n = gi.chunk(3, -1)
-    gh_r, gh_z, gh_n = _affine(h, w_hh, b_hh).chunk(3, -1)
+    gh_r, gh_z, gh_n = _affine(h, w_hh_t, b_hh).chunk(3, -1)
     r = (gi_r + gh_r).sigmoid()
     z = (gi_z + gh_z).sigmoid()
     n = (gi_n + r * gh_n).tanh()
     return (1 - z) * n + z * h
 
 
-def lstm_step(gi, h, c, w_hh, b_hh, w_hr=None):
-    i, f, g, o = (gi + _affine(h, w_hh, b_hh)).chunk(4, -1)
+def lstm_step(gi, h, c, w_hh_t, b_hh, w_hr_t=None):
+    i, f, g, o = (gi + _affine(h, w_hh_t, b_hh)).chunk(4, -1)
     c_next = f.sigmoid() * c + i.sigmoid() * g.tanh()
     h_next = o.sigmoid() * c_next.tanh()
-    if w_hr is not None:
-        h_next = h_next @ w_hr.T
+    if w_hr_t is not None:
+        h_next = h_next @ w_hr_t
     return h_next, c_next
 
 
@@ -433,20 +438,22 @@ class RNNBase(Module):
     def _run_composed(self, x, params, h, c, lengths, reverse):
         """The time loop, one composed cell step per time step."""
         w_ih, w_hh, b_ih, b_hh, w_hr = params
+        w_hh_t = w_hh.T
+        w_hr_t = None if w_hr is None else w_hr.T
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
         masks = _step_masks(lengths, x).unbind(0) if lengths is not None else None
         # The input projection of every step at once, then one view per step (unbind: its
         # backward stacks the steps' gradients in one buffer).
-        gi = _affine(x, w_ih, b_ih).unbind(0)
+        gi = _affine(x, w_ih.T, b_ih).unbind(0)
         ys = [None] * x.shape[0]
         for t in steps:
             if self.mode == "LSTM":
-                h_new, c_new = lstm_step(gi[t], h, c, w_hh, b_hh, w_hr)
+                h_new, c_new = lstm_step(gi[t], h, c, w_hh_t, b_hh, w_hr_t)
             elif self.mode == "GRU":
-                h_new, c_new = gru_step(gi[t], h, w_hh, b_hh), None
+                h_new, c_new = gru_step(gi[t], h, w_hh_t, b_hh), None
             else:
                 nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
-                h_new, c_new = rnn_step(gi[t], h, w_hh, b_hh, nonlinearity), None
+                h_new, c_new = rnn_step(gi[t], h, w_hh_t, b_hh, nonlinearity), None
             if masks is None:
                 h, c, ys[t] = h_new, c_new, h_new
             else:  # sequences already past their length keep their state and output zeros

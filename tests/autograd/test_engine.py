@@ -43,6 +43,28 @@ def test_shared_gradient_is_not_aliased_between_leaves():
     np.testing.assert_allclose(b.grad.numpy(), [1.0, 1.0])
 
 
+def test_many_contributions_to_one_node_sum_correctly_without_aliasing():
+    # Each Add hands the very same gradient object to both of its inputs.  Here u's first
+    # contribution is that shared object, v still needs it afterwards, and u then collects
+    # more (summed in a buffer the engine owns, in place from the second on): v must see
+    # none of u's later contributions.
+    a = mg.tensor([1.0, -2.0, 0.5], dtype=mg.float64, requires_grad=True)
+    b = mg.tensor([3.0, 1.0, -1.0], dtype=mg.float64, requires_grad=True)
+    v = b * 3.0                   # recorded first, so its backward runs last
+    u = a * 2.0
+    m = u * 3.0 + u * 4.0 + u * 5.0
+    out = u + (m + v)             # du = 1 + 3 + 4 + 5 = 13, dv = 1
+    out.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), np.full(3, 2.0 * 13))
+    np.testing.assert_allclose(b.grad.numpy(), np.full(3, 3.0))
+    v = b * 3.0
+    u = a * 2.0
+    g = mg.tensor([1.0, 2.0, 3.0], dtype=mg.float64)
+    (ga, gb) = grad(u + (u * 3.0 + u * 4.0 + v), (a, b), grad_outputs=(g,), create_graph=True)
+    np.testing.assert_allclose(ga.numpy(), 16.0 * g.numpy())
+    np.testing.assert_allclose(gb.numpy(), 3.0 * g.numpy())
+
+
 def test_long_chain_has_no_recursion_limit():
     x = mg.tensor([1.0], dtype=mg.float64, requires_grad=True)
     y = x
