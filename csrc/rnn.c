@@ -20,30 +20,12 @@
  * and rnn_typed.inc (the sequence loops), compiled once per float dtype; this
  * file validates arguments and dispatches.
  */
-/* The float32 activations vectorise only when gcc may assume that
- * floating-point operations do not trap (see rnn_activations.h).  Nothing
- * here reads the floating-point exception flags. */
-#pragma GCC optimize("no-trapping-math")
-
 #include <stdlib.h>
 #include <string.h>
 
+#include "vecmath.h" /* first: the gate activations, and simd.h's no-trapping-math */
 #include "core.h"
 #include "gemm_packed.h"
-#include "rnn_activations.h"
-
-/* AVX-512 and AVX2/FMA builds of each gate kernel next to the baseline one,
- * chosen at load time (gcc's target_clones; needs glibc's ifunc).  Elsewhere: baseline only. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__) && \
-    defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define RNN_SIMD_CLONES \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#endif
-#endif
-#ifndef RNN_SIMD_CLONES
-#define RNN_SIMD_CLONES
-#endif
 
 /* Sizes and inputs shared by forward and backward (pointers already checked). */
 struct rnn_problem {
