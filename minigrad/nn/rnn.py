@@ -442,6 +442,10 @@ class RNNBase(Module):
         w_hr_t = None if w_hr is None else w_hr.T
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
         masks = _step_masks(lengths, x).unbind(0) if lengths is not None else None
+        if self.mode != "GRU" and b_hh is not None:
+            # b_ih and b_hh enter these gates alike: add both to the input projection, once,
+            # rather than b_hh at every step (GRU's n gate needs b_hn apart: r multiplies it).
+            b_ih, b_hh = (b_hh if b_ih is None else b_ih + b_hh), None
         # The input projection of every step at once, then one view per step (unbind: its
         # backward stacks the steps' gradients in one buffer).
         gi = _affine(x, w_ih.T, b_ih).unbind(0)
