@@ -165,7 +165,7 @@ class RNNCellBase(Module):
         states = []
         for state in (hx if isinstance(hx, tuple) else (hx,)):
             if state is None:
-                state = zeros(*expected, dtype=input.dtype)
+                state = zeros(*expected, dtype=input.dtype, device=input.device)
             else:
                 state = state if batched else state.unsqueeze(0)
                 if tuple(state.shape) != expected:
@@ -482,13 +482,13 @@ def _lengths_array(lengths, batch, steps, name):
 def _step_masks(lengths, x):
     """masks[t] (B, 1): 1 for sequences still running at step t, else 0."""
     from minigrad.creation import arange, tensor
-    steps = arange(x.shape[0]).reshape(-1, 1, 1)
-    return (steps < tensor(lengths).reshape(1, -1, 1)).to(x.dtype)
+    steps = arange(x.shape[0], device=x.device).reshape(-1, 1, 1)
+    return (steps < tensor(lengths, device=x.device).reshape(1, -1, 1)).to(x.dtype)
 
 
 def _initial_state(state, shape, batched, input, name, what):
     if state is None:
-        return zeros(*shape, dtype=input.dtype)
+        return zeros(*shape, dtype=input.dtype, device=input.device)
     got = tuple(state.shape)
     expected = shape if batched else (shape[0], shape[2])
     if got != expected:
