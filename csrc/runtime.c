@@ -54,6 +54,20 @@ int mg_get_num_threads(void) {
 #define MG_SANITIZE_INFO "0"
 #endif
 
+/* build_ffi.py defines MG_WITH_CUDA (and MG_USE_CUBLAS) when it links csrc/cuda in. */
+#if defined(MG_WITH_CUDA) && MG_WITH_CUDA
+#define MG_CUDA_INFO "1"
+#else
+#define MG_CUDA_INFO "0"
+#endif
+
+#if defined(MG_USE_CUBLAS) && MG_USE_CUBLAS
+#define MG_CUBLAS_INFO "1"
+#else
+#define MG_CUBLAS_INFO "0"
+#endif
+
 const char *mg_build_info(void) {
-    return "blas=" MG_BLAS_NAME " openmp=" MG_OPENMP_INFO " sanitize=" MG_SANITIZE_INFO " cuda=0";
+    return "blas=" MG_BLAS_NAME " openmp=" MG_OPENMP_INFO " sanitize=" MG_SANITIZE_INFO
+           " cuda=" MG_CUDA_INFO " cublas=" MG_CUBLAS_INFO;
 }

@@ -8,7 +8,7 @@
 from minigrad._native import ffi as _ffi, lib as _lib
 from minigrad.threads import get_num_threads, set_num_threads  # noqa: F401
 from minigrad.dtypes import (  # noqa: F401
-    float32, float64, int64, get_default_dtype, set_default_dtype)
+    device, float32, float64, int64, get_default_dtype, set_default_dtype)
 from minigrad.tensor import Tensor  # noqa: F401
 from minigrad.ops import *  # noqa: F401,F403
 from minigrad.ops import TENSOR_METHODS as _TENSOR_METHODS  # noqa: F401
@@ -20,6 +20,7 @@ from minigrad.random import (  # noqa: F401
 from minigrad.autograd import (  # noqa: F401
     enable_grad, is_grad_enabled, no_grad, set_grad_enabled)
 from minigrad import autograd, viz  # noqa: F401
+from minigrad import cuda  # noqa: F401  (is_available(), device_count(), ...)
 from minigrad import nn, optim  # noqa: F401  (layers, losses; optimizers, schedulers)
 from minigrad.serialization import load, save  # noqa: F401  (checkpoints)
 

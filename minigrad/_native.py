@@ -31,6 +31,9 @@ class KernelError(RuntimeError):
         self.kernel = kernel
         self.status = status
         reason = ffi.string(lib.mg_status_string(status)).decode()
+        if status == lib.MG_ERR_CUDA and hasattr(lib, "mg_cuda_last_error"):
+            # which CUDA call failed, and why (recorded by the calling thread's kernel)
+            reason += ": " + ffi.string(lib.mg_cuda_last_error()).decode(errors="replace")
         super().__init__(f"{kernel}: {reason}" + (f" ({details})" if details else ""))
 
 

@@ -75,12 +75,72 @@ def as_array(data, dtype=None):
     return array.astype(target, copy=False)
 
 
-def check_device(device):
-    """The canonical name of a device this build can use."""
-    name = str(device)
-    if name == "cpu":
-        return "cpu"
-    if name.startswith("cuda"):
-        raise RuntimeError(f"device {name!r}: this build of minigrad has no CUDA backend "
-                           f"(minigrad.cuda.is_available() is False)")
-    raise RuntimeError(f"unknown device {device!r}; expected 'cpu'")
+class device(str):
+    """Where a tensor lives: ``minigrad.device('cpu')`` or ``minigrad.device('cuda')``.
+
+    A str subclass holding the canonical name, so ``t.device == 'cpu'`` and
+    dictionaries keyed by names keep working; ``.type`` is 'cpu' or 'cuda' and
+    ``.index`` None or the GPU's number.  minigrad drives one GPU, so 'cuda',
+    'cuda:0' and device('cuda', 0) all name 'cuda:0' (a tensor's device, as in
+    PyTorch, always carries the index)."""
+
+    __slots__ = ()
+
+    def __new__(cls, spec, index=None):
+        if isinstance(spec, device) and index is None:
+            return spec
+        name = str(spec).strip()
+        kind, sep, number = name.partition(":")
+        if index is not None:
+            if sep:
+                raise ValueError(f"device: index given twice ({spec!r} and {index!r})")
+            number, sep = str(index), ":"
+        if kind == "cpu" and (not sep or number in ("0", "-1")):
+            return _CANONICAL.get("cpu") or str.__new__(cls, "cpu")
+        if kind == "cuda":
+            if not sep:
+                number = "0"
+            if not number.isdigit():
+                raise ValueError(f"device: invalid device string {name!r} (expected 'cuda' "
+                                 f"or 'cuda:N')")
+            if int(number) != 0:
+                raise RuntimeError(f"device {name!r}: minigrad drives one GPU, 'cuda:0' "
+                                   f"(got index {int(number)})")
+            return _CANONICAL.get("cuda:0") or str.__new__(cls, "cuda:0")
+        raise RuntimeError(f"unknown device {spec!r}; expected 'cpu', 'cuda' or 'cuda:0'")
+
+    @property
+    def type(self):
+        return self.partition(":")[0]
+
+    @property
+    def index(self):
+        number = self.partition(":")[2]
+        return int(number) if number else None
+
+    def __repr__(self):
+        if self == "cpu":
+            return "device(type='cpu')"
+        return f"device(type='{self.type}', index={self.index})"
+
+
+_CANONICAL = {}
+CPU = _CANONICAL["cpu"] = device("cpu")
+CUDA = _CANONICAL["cuda:0"] = device("cuda:0")
+
+
+def check_device(spec):
+    """The canonical device (CPU or CUDA) named by `spec` ('cpu', 'cuda', 'cuda:0', a
+    minigrad.device), after making sure this build and machine can use it: device
+    'cuda' needs minigrad.cuda.is_available() (or the loopback test device), else
+    RuntimeError with minigrad.cuda's explanation."""
+    if spec is CPU or spec == "cpu":
+        return CPU
+    if spec is None:
+        raise TypeError("check_device: expected a device ('cpu' or 'cuda'), got None")
+    dev = device(spec)
+    if dev is CPU:
+        return CPU
+    from minigrad.backend.cuda import runtime  # the CUDA table loads only for CUDA
+    runtime.require_cuda()
+    return dev

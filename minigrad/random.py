@@ -3,6 +3,12 @@
 Element i of a draw is a pure function of (seed, offset + i), so a
 generator's whole state is two integers: saving and restoring it is exact, and
 results do not depend on the thread count.  Each draw advances the offset.
+
+The CPU and the GPU run the same generator (Philox4x32-10), so one stream of
+(seed, offset) serves both devices: a draw is made by the kernel table of the
+device asked for (`draw(..., device=...)`) and gives the same numbers on
+either.  One default generator serves every device (torch.manual_seed too
+seeds the CUDA generators).
 """
 from minigrad import dtypes
 from minigrad.backend import for_device
@@ -41,10 +47,10 @@ class Generator:
         return self
 
     def take(self, n):
-        """Reserve n draws: returns the offset to use and advances past them."""
-        kernels = for_device(self.device)
+        """Reserve n draws: returns the offset to use and advances past them (the
+        counter moves the same way on every device)."""
         offset = self.offset
-        self.offset += kernels.advance(n)
+        self.offset += for_device("cpu").advance(n)
         return offset
 
 
@@ -73,13 +79,13 @@ def set_rng_state(state):
     default_generator.set_state(state)
 
 
-def draw(kind, shape, dtype, generator=None, *params):
-    """A new array of `shape` drawn by the C generator: kind 'uniform' (low, high),
-    'normal' (mean, std) or 'bernoulli' (p)."""
+def draw(kind, shape, dtype, generator=None, *params, device="cpu"):
+    """A new array of `shape` drawn by the generator on `device` (a canonical device):
+    kind 'uniform' (low, high), 'normal' (mean, std) or 'bernoulli' (p)."""
     gen = generator if generator is not None else default_generator
     n = 1
     for size in shape:
         n *= size
     offset = gen.take(n)
-    kernels = for_device(gen.device)
+    kernels = for_device(device)
     return getattr(kernels, kind)(tuple(shape), dtypes.as_dtype(dtype), gen.seed, offset, *params)

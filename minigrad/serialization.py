@@ -26,6 +26,11 @@ mid-save may leave its hidden ".<name>.*.tmp" beside it, safe to delete).  load 
 whole file and checks the header, the JSON, the tensor names and the checksum
 before it builds anything; a truncated, corrupted or foreign file raises a
 ValueError saying what is wrong.
+
+Devices: a tensor on the GPU is saved from a host copy of its values (the file
+does not record devices), and load() gives CPU tensors unless asked for
+another device with map_location='cuda' (as torch.load); load_state_dict then
+copies CPU values into a model wherever its parameters live.
 """
 import hashlib
 import json
@@ -66,7 +71,7 @@ class _Encoder:
             value = float(obj)
             return value if math.isfinite(value) else {"float": repr(value)}
         if isinstance(obj, Tensor):
-            return {"tensor": self._store(obj, obj._array, path),
+            return {"tensor": self._store(obj, obj._host_array(), path),
                     "requires_grad": bool(obj.requires_grad),
                     "parameter": isinstance(obj, Parameter)}
         if isinstance(obj, np.ndarray):
@@ -218,8 +223,13 @@ def _read_metadata(path, data):
     return meta
 
 
-def load(path):
-    """Read a checkpoint written by save; every check passes before anything is returned."""
+def load(path, map_location=None):
+    """Read a checkpoint written by save; every check passes before anything is returned.
+
+    Tensors load on the CPU; map_location ('cpu', 'cuda', a minigrad.device) puts them
+    on that device instead (numpy arrays in the checkpoint stay numpy arrays)."""
+    from minigrad import dtypes
+    device = dtypes.CPU if map_location is None else dtypes.check_device(map_location)
     from safetensors import SafetensorError
     from safetensors.numpy import load as st_load
     with open(path, "rb") as f:
@@ -237,7 +247,7 @@ def load(path):
         tree = json.loads(tree_json)
     except ValueError as exc:
         raise _refuse(path, f"the structure is not valid JSON ({exc})") from None
-    decoder = _Decoder(path, tensors)
+    decoder = _Decoder(path, tensors, device)
     obj = decoder.decode(tree)
     unused = set(tensors) - decoder.used
     if unused:
@@ -246,8 +256,8 @@ def load(path):
 
 
 class _Decoder:
-    def __init__(self, path, tensors):
-        self.path, self.tensors = path, tensors
+    def __init__(self, path, tensors, device):
+        self.path, self.tensors, self.device = path, tensors, device
         self.used = set()
         self.built = {}  # name -> the object built for it (shared references stay shared)
 
@@ -303,10 +313,14 @@ class _Decoder:
         if array.dtype not in dtypes.SUPPORTED:
             raise _refuse(self.path, f"tensor {name!r} has dtype {array.dtype}, which minigrad "
                                      f"tensors do not support")
+        if self.device != dtypes.CPU:
+            from minigrad.backend import for_device
+            array = for_device(self.device).to_device(array)
         if node["parameter"]:
-            t = Parameter(Tensor._wrap(array), requires_grad=bool(node["requires_grad"]))
+            t = Parameter(Tensor._wrap(array, self.device),
+                          requires_grad=bool(node["requires_grad"]))
         else:
-            t = Tensor._wrap(array)
+            t = Tensor._wrap(array, self.device)
             if node["requires_grad"]:
                 t.requires_grad_(True)
         self.built[name] = t

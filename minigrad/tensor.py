@@ -2,7 +2,8 @@
 
 A Tensor holds
   - its values: a numpy array on the CPU (the host container; the C core does
-    the arithmetic on it),
+    the arithmetic on it) or a CudaArray in GPU memory (backend/cuda), and
+    `device`, which says which ('cpu' or 'cuda:0', a minigrad.device),
   - `requires_grad`, `grad`, and, when an op computed it under grad mode, the
     node that recorded that op (`grad_fn`) -- see minigrad/autograd,
   - a version counter shared with its views, bumped by in-place changes so
@@ -26,10 +27,26 @@ class Tensor:
     __slots__ = ("_array", "requires_grad", "grad", "_node", "_out_index", "_version",
                  "_hooks", "_id", "device", "__weakref__")
 
-    def __init__(self, data, dtype=None, requires_grad=False, device="cpu"):
-        """Prefer minigrad.tensor(...); this accepts the same arguments."""
-        array = dtypes.as_array(data, dtype)
-        self._init(array, dtypes.check_device(device))
+    def __init__(self, data, dtype=None, requires_grad=False, device=None):
+        """Prefer minigrad.tensor(...); this accepts the same arguments.  device=None:
+        data's device when data is a Tensor, else the CPU."""
+        source = data.device if isinstance(data, Tensor) else dtypes.CPU
+        device = source if device is None else dtypes.check_device(device)
+        if source != dtypes.CPU:  # a copy of a device tensor, made on its device
+            from minigrad.backend import for_device, transfer
+            k = for_device(source)
+            array = data._array
+            if dtype is not None and dtypes.as_dtype(dtype) != array.dtype:
+                array = k.cast(array, dtypes.as_dtype(dtype))
+            else:
+                array = k.copy_into(array, k.empty(array.shape, array.dtype))
+            array = transfer(array, source, device)
+        else:
+            array = dtypes.as_array(data, dtype)
+            if device != dtypes.CPU:
+                from minigrad.backend import for_device
+                array = for_device(device).to_device(array)
+        self._init(array, device)
         if requires_grad:
             self.requires_grad_(True)
 
@@ -45,7 +62,7 @@ class Tensor:
         self.device = device
 
     @classmethod
-    def _wrap(cls, array, device="cpu"):
+    def _wrap(cls, array, device=dtypes.CPU):
         """A new Tensor around `array` without copying or checking (for ops; the
         hottest path in minigrad, hence _init spelled out)."""
         t = cls.__new__(cls)
@@ -113,33 +130,53 @@ class Tensor:
         if not isinstance(other, Tensor):
             raise TypeError(f"Tensor.data must be set to a Tensor, got {type(other).__name__}")
         self._array = other._array
+        self.device = other.device
         self._version[0] += 1
 
     @property
     def data_array(self):
-        """The numpy array holding the values (the kernel-facing buffer, no copy)."""
+        """The array holding the values (the kernel-facing buffer, no copy): a numpy
+        array on the CPU, a CudaArray on the GPU."""
         return self._array
+
+    @property
+    def is_cuda(self):
+        return self.device != dtypes.CPU
+
+    def _host_array(self):
+        """The values as a numpy array: this tensor's own on the CPU, a copy from a GPU."""
+        if self.device == dtypes.CPU:
+            return self._array
+        from minigrad.backend import for_device
+        return for_device(self.device).to_host(self._array)
 
     # ---- conversion ----------------------------------------------------------
 
     def numpy(self):
-        """The values as a numpy array sharing memory (refused while grad is required)."""
+        """The values as a numpy array sharing memory (refused while grad is required,
+        and for GPU tensors: copy them with .cpu() first)."""
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on a Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
+        if self.device != dtypes.CPU:
+            raise TypeError(_TO_NUMPY_MESSAGE.format(device=self.device))
         return self._array
 
     def __array__(self, dtype=None, copy=None):
+        if self.device != dtypes.CPU:
+            raise TypeError(_TO_NUMPY_MESSAGE.format(device=self.device))
         return self._array if dtype is None else self._array.astype(dtype)
 
     def item(self):
+        """The value of a one-element tensor as a Python number (from a GPU tensor: a
+        copy to the host, which waits for the device)."""
         if self._array.size != 1:
             raise ValueError(f"item(): a Tensor with {self._array.size} elements cannot be "
                              f"converted to a Python scalar")
-        return self._array.reshape(()).item()
+        return self._host_array().reshape(()).item()
 
     def tolist(self):
-        return self._array.tolist()
+        return self._host_array().tolist()
 
     def __float__(self):
         return float(self.item())
@@ -158,18 +195,27 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
 
-    def to(self, *args, dtype=None, device=None):
-        """to(dtype) / to(device) / to(device, dtype): converted copy (self when nothing changes)."""
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """to(dtype) / to(device) / to(device, dtype) / to(other tensor): a converted
+        copy, differentiable (the gradient goes back to this tensor's device and
+        dtype); self when nothing changes (unless copy=True).  Copies between host
+        and GPU are synchronous (non_blocking is accepted for PyTorch's sake)."""
         for a in args:
-            if isinstance(a, str):
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif isinstance(a, str):
                 device = a
             else:
                 dtype = a
         out = self
-        if device is not None and dtypes.check_device(device) != self.device:
-            raise RuntimeError(f"to: device {device!r} is not available in this build")
+        if device is not None:
+            device = dtypes.check_device(device)
+            if device != self.device:
+                out = _to_device(out, device)
         if dtype is not None and dtypes.as_dtype(dtype) != self.dtype:
             out = _ops.cast(out, dtypes.as_dtype(dtype))
+        if copy and out is self:
+            out = _ops.clone(self)
         return out
 
     def float(self):
@@ -182,7 +228,13 @@ class Tensor:
         return self.to(dtypes.int64)
 
     def cpu(self):
-        return self
+        """This tensor on the CPU (self when it is there already)."""
+        return self.to(dtypes.CPU)
+
+    def cuda(self, device=None):
+        """This tensor on the GPU, 'cuda:0' (self when it is there already)."""
+        return self.to("cuda" if device is None else
+                       (f"cuda:{device}" if isinstance(device, int) else device))
 
     def type_as(self, other):
         return self.to(other.dtype)
@@ -266,8 +318,11 @@ class Tensor:
 
     def __repr__(self):
         prefix = "tensor("
-        body = np.array2string(self._array, separator=", ", prefix=prefix, threshold=1000)
+        body = np.array2string(self._host_array(), separator=", ", prefix=prefix,
+                               threshold=1000)
         extras = []
+        if self.device != dtypes.CPU:
+            extras.append(f"device='{self.device}'")
         if self.dtype != dtypes.float32 and not (self.dtype == dtypes.int64 and self._array.size):
             extras.append(f"dtype=minigrad.{self.dtype}")
         if self._array.size == 0:
@@ -378,6 +433,10 @@ class Tensor:
         return _ops.transpose(self, -2, -1)
 
 
+_TO_NUMPY_MESSAGE = ("can't convert {device} device type tensor to numpy. Use Tensor.cpu() to "
+                     "copy the tensor to host memory first.")
+
+
 class _HookHandle:
     def __init__(self, hooks, hook):
         self._hooks, self._hook = hooks, hook
@@ -390,6 +449,7 @@ class _HookHandle:
 function.Tensor = Tensor
 
 from minigrad import ops as _ops  # noqa: E402  (ops build on Tensor)
+from minigrad.ops.transfer import to_device as _to_device  # noqa: E402
 
 # Every op that is also a method: x.exp(), x.sum(dim=1), x.reshape(2, 3), ...
 for _name in _ops.TENSOR_METHODS:

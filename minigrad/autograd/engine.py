@@ -8,8 +8,6 @@ is a loop of 100,000 steps.
 """
 import time
 
-import numpy as np
-
 from minigrad.autograd import function, grad_mode
 
 NOT_USED_MESSAGE = ("One of the differentiated Tensors appears to not have been used in the "
@@ -142,8 +140,8 @@ def _own_copy(t):
     """A detached contiguous copy of `t` (made by the C copy kernel)."""
     from minigrad.ops.common import kernels
     from minigrad.tensor import Tensor
-    array = t._array
-    return Tensor._wrap(kernels(t).copy_into(array, np.empty(array.shape, array.dtype)), t.device)
+    k, array = kernels(t), t._array
+    return Tensor._wrap(k.copy_into(array, k.empty(array.shape, array.dtype)), t.device)
 
 
 def _run_output_hooks(node, grads, create_graph):

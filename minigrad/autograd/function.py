@@ -43,6 +43,7 @@ FREED_MESSAGE = (
 class Function:
     save_outputs = False  # keep the forward outputs for backward (read with self.output(i))
     is_view = False       # the outputs share storage (and so the version counter) with input 0
+    out_device = None     # set by forward when the outputs live elsewhere than the inputs
 
     @classmethod
     def apply(cls, *args):
@@ -64,6 +65,8 @@ class Function:
                 if a.requires_grad:
                     record = grad_mode._enabled[0]
                     break
+        if fn.out_device is not None:  # a copy to another device
+            device = fn.out_device
         if type(result) is tuple:
             outs = tuple([Tensor._wrap(r, device) for r in result])
             if cls.is_view:

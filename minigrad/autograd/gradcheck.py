@@ -71,7 +71,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
 
     fn: a function of the inputs returning a tensor or a tuple of tensors.
     inputs: a tensor or a tuple; those with requires_grad=True are checked and must
-    be float64 and contiguous."""
+    be float64, contiguous and on the CPU (to check a CUDA computation, move them
+    inside fn: the gradient flows back through the copy)."""
     inputs = _as_tuple(inputs)
     diff_inputs = [t for t in inputs if getattr(t, "requires_grad", False)]
     if not diff_inputs:
@@ -80,6 +81,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         if t.dtype != dtypes.float64:
             raise ValueError(f"gradcheck: input {i} is {t.dtype}; use float64 inputs (float32 "
                              f"keeps too few digits for finite differences with eps={eps})")
+        if t.device != "cpu":
+            raise ValueError(f"gradcheck: input {i} is on {t.device}; pass CPU inputs and move "
+                             f"them inside fn (fn = lambda x: f(x.to('cuda'))): the finite "
+                             f"differences perturb the inputs element by element on the host")
         if not t.data_array.flags.c_contiguous:
             raise ValueError(f"gradcheck: input {i} must be contiguous")
     outputs = _outputs(fn, inputs)

@@ -8,16 +8,21 @@ job: ``cross_entropy`` (fused log-softmax + negative log-likelihood, stable
 for large logits) and ``embedding`` (a gather whose gradient skips
 ``padding_idx``).  The others are composed from Tensor ops, so their
 gradients come from those ops' backward formulas.
+
+Indices and targets live on the input's device (a list or numpy array is
+copied there); on a GPU their range is checked by the kernels (gather,
+cross-entropy), nll_loss reads its targets back to the host to check them.
 """
 import numpy as np
 
 from minigrad import dtypes
 from minigrad.autograd.function import Function
+from minigrad.backend import for_device
 from minigrad.creation import ones
 from minigrad.ops import reduce as _reduce
-from minigrad.ops.common import kernels
+from minigrad.ops.common import kernels, same_device
 from minigrad.ops.elementwise import relu, sigmoid, tanh  # noqa: F401  (re-exported)
-from minigrad.ops.index import IndexAddToZeros
+from minigrad.ops.index import IndexAddToZeros, IndexSelect
 from minigrad.tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -81,7 +86,7 @@ def embedding(input, weight, padding_idx=None):
     Shape: input (*) int64, weight (num_embeddings, embedding_dim)
     -> output (*, embedding_dim).  padding_idx: a row that receives no gradient
     (negative values count from the end)."""
-    indices = _int64_array(input, "embedding", "input")
+    indices = _int64_array(input, "embedding", "input", weight)
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), "
                          f"got shape {list(weight.shape)}")
@@ -91,7 +96,8 @@ def embedding(input, weight, padding_idx=None):
             raise ValueError(f"embedding: padding_idx {padding_idx} must be within "
                              f"[-{num}, {num})")
         padding_idx %= num
-    _check_index_range(indices, num, None, "embedding", "input", "embeddings")
+    if weight.device == dtypes.CPU:  # (on a GPU the gather kernel checks the range)
+        _check_index_range(indices, num, None, "embedding", "input", "embeddings")
     return Embedding.apply(weight, indices, padding_idx)
 
 
@@ -109,7 +115,8 @@ def dropout(input, p=0.5, training=True, inplace=False, generator=None):
     k = kernels(input)
     if p == 1.0:
         return input * 0.0
-    keep = random.draw("bernoulli", input.shape, input.dtype, generator, 1.0 - p)
+    keep = random.draw("bernoulli", input.shape, input.dtype, generator, 1.0 - p,
+                       device=input.device)
     mask = k.binary_scalar("mul", keep, 1.0 / (1.0 - p))
     return input * Tensor._wrap(mask, input.device)
 
@@ -140,12 +147,17 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 # ---- losses ----------------------------------------------------------------------------
 
 
-def _int64_array(t, op, name):
-    """The int64 indices of a Tensor (or array, or list) as a contiguous numpy array."""
+def _int64_array(t, op, name, like):
+    """The int64 indices of a Tensor (or array, or list) as a contiguous array on the
+    device of tensor `like` (a Tensor must already be there; others are copied)."""
     if isinstance(t, Tensor):
+        if t.device != like.device:
+            same_device(op, like, t)
         array = kernels(t).contiguous(t._array)
     else:
         array = np.ascontiguousarray(t)
+        if array.dtype == dtypes.int64:
+            array = kernels(like).to_device(array)
     if array.dtype != dtypes.int64:
         raise TypeError(f"{op}: {name} must hold int64 indices, got {array.dtype} "
                         f"(shape {list(array.shape)})")
@@ -181,7 +193,7 @@ def _rows(input, target, op):
     (N, d1, ...) -- the class dim is moved last and the rest flattened."""
     if input.ndim == 0:
         raise ValueError(f"{op}: input must have at least 1 dim (classes), got a 0-d tensor")
-    t = _int64_array(target, op, "target")
+    t = _int64_array(target, op, "target", input)
     if input.ndim == 1:
         expected = ()
     else:
@@ -210,6 +222,8 @@ def _check_weight(weight, input, c, op):
                          f"{list(weight.shape)}")
     if weight.dtype != input.dtype:
         raise TypeError(f"{op}: weight has dtype {weight.dtype}, input has {input.dtype}")
+    if weight.device != input.device:
+        same_device(op, input, weight)
     return weight._array
 
 
@@ -267,7 +281,8 @@ class CrossEntropyGrad(Function):
     def backward(self, ggx):
         logits, g = self.saved_tensors
         ctx = self.ctx
-        unit = CrossEntropyGrad.apply(logits, ones(g.shape, dtype=g.dtype), ctx)  # s p - q
+        unit = CrossEntropyGrad.apply(logits, ones(g.shape, dtype=g.dtype, device=g.device),
+                                      ctx)  # s p - q
         d_g = (ggx * unit).sum(1)
         v = ggx * (g * Tensor._wrap(ctx.row_sums(), g.device)).unsqueeze(1)
         p = _reduce.softmax(logits, 1)
@@ -281,21 +296,20 @@ class CrossEntropyGrad(Function):
 class _CrossEntropyContext:
     """The constants of one cross-entropy call, shared by its forward and backward."""
 
-    def __init__(self, target, weight, ignore_index, label_smoothing, classes):
-        self.target, self.weight = target, weight
+    def __init__(self, target, weight, ignore_index, label_smoothing, classes, device):
+        self.target, self.weight, self.device = target, weight, device
         self.ignore_index, self.label_smoothing = int(ignore_index), float(label_smoothing)
         self.classes = classes
         self.log_probs = self.row_weight = None
 
     def row_sums(self):
         """s_i = sum_j q_ij = (1 - ls) w_t + (ls / C) sum_j w_j, 0 for ignored rows."""
-        from minigrad.backend import for_device
-        k = for_device("cpu")
+        k = for_device(self.device)
         ls, c = self.label_smoothing, self.classes
         s = k.binary_scalar("mul", self.row_weight, 1.0 - ls)
         if ls:
             total_w = float(c) if self.weight is None else \
-                float(k.reduce("sum", self.weight, None))
+                float(k.to_host(k.reduce("sum", self.weight, None)))
             valid = k.cast(k.binary_scalar("ne", self.target, self.ignore_index),
                            self.row_weight.dtype)
             s = k.binary("add", s, k.binary_scalar("mul", valid, ls / c * total_w))
@@ -324,7 +338,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     c = rows.shape[1]
     w = _check_weight(weight, input, c, op)
     # (the kernel checks every target against [0, C) and ignore_index itself)
-    ctx = _CrossEntropyContext(t, w, ignore_index, label_smoothing, c)
+    ctx = _CrossEntropyContext(t, w, ignore_index, label_smoothing, c, input.device)
     loss = CrossEntropy.apply(rows, ctx, reduction)
     return loss.reshape(out_shape) if reduction == "none" else loss
 
@@ -364,11 +378,13 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     rows, t, out_shape = _rows(input, target, op)
     n, c = rows.shape
     w = _check_weight(weight, input, c, op)
-    _check_index_range(t, c, ignore_index, op, "target")
     k = kernels(rows)
+    _check_index_range(k.to_host(t), c, ignore_index, op, "target")
     valid = k.binary_scalar("ne", t, int(ignore_index))   # 1 where the row counts (int64)
     safe_t = k.binary("mul", t, valid)                   # ignored rows point at class 0
-    picked = rows[np.arange(n, dtype=np.int64), safe_t]  # input[i, t_i], differentiable
+    # input[i, t_i], differentiable: a gather of the flat rows at i * c + t_i
+    starts = k.to_device(np.arange(0, n * c, c, dtype=np.int64))
+    picked = IndexSelect.apply(rows.reshape(-1), 0, k.binary("add", starts, safe_t))
     row_weight = k.cast(valid, rows.dtype)
     if w is not None and n:
         row_weight = k.binary("mul", row_weight, k.gather(w, safe_t, 0))

@@ -19,6 +19,7 @@ import numpy as np
 
 from minigrad import dtypes
 from minigrad.autograd.grad_mode import no_grad
+from minigrad.backend import transfer
 from minigrad.nn.parameter import Parameter
 from minigrad.ops.common import kernels
 from minigrad.tensor import Tensor
@@ -318,20 +319,28 @@ class Module:
     # ---- dtype and device ---------------------------------------------------
 
     def to(self, *args, dtype=None, device=None):
-        """Convert floating-point parameters and buffers in place: to(dtype), to(device),
-        to(device, dtype).  The Parameter objects stay the same (optimizers keep working
-        only if created after the conversion, as in PyTorch); returns self."""
+        """Move and/or convert parameters and buffers in place: to(device), to(dtype),
+        to(device, dtype), to(tensor) (its device and dtype).  Every parameter and
+        buffer moves to `device`, gradients included; floating-point ones take
+        `dtype`.  The Parameter objects stay the same, so an optimizer created before
+        the move keeps updating them -- its state, made on the first step, lives on
+        the parameters' device (state made before the move stays where it was, as in
+        PyTorch: create optimizers after moving).  Returns self."""
         for a in args:
-            if isinstance(a, str):
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif isinstance(a, str):
                 device = a
             else:
                 dtype = a
-        if device is not None:
-            dtypes.check_device(device)  # only 'cpu' exists in this build
         if dtype is not None:
             dtype = dtypes.as_dtype(dtype)
             if not dtypes.is_float(dtype):
                 raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
+        if device is not None:
+            device = dtypes.check_device(device)
+            self._apply_to_tensors(lambda t: _move_in_place(t, device))
+        if dtype is not None:
             self._apply_to_tensors(lambda t: _cast_in_place(t, dtype))
         return self
 
@@ -342,7 +351,13 @@ class Module:
         return self.to(dtypes.float64)
 
     def cpu(self):
-        return self
+        """Move every parameter and buffer to the CPU (in place); returns self."""
+        return self.to(dtypes.CPU)
+
+    def cuda(self, device=None):
+        """Move every parameter and buffer to the GPU, 'cuda:0' (in place); returns self."""
+        return self.to("cuda" if device is None else
+                       (f"cuda:{device}" if isinstance(device, int) else device))
 
     def _apply_to_tensors(self, fn):
         seen = set()
@@ -402,7 +417,7 @@ class Module:
         for key, target in own.items():
             if key not in state_dict:
                 continue
-            array, problem = _source_array(state_dict[key])
+            array, source_device, problem = _source_array(state_dict[key])
             if problem is not None:
                 errors.append(f'While copying the parameter named "{key}", {problem}')
             elif array.shape != target.shape:
@@ -413,13 +428,16 @@ class Module:
                 errors.append(f"dtype mismatch for {key}: copying a param of dtype {array.dtype} "
                               f"from checkpoint, the dtype in current model is {target.dtype}.")
             else:
-                plan.append((target, array))
+                plan.append((target, array, source_device))
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
                                + "\n\t".join(errors))
         with no_grad():
-            for target, array in plan:
+            for target, array, source_device in plan:
                 if array is not target._array:
+                    # into the parameter's own storage, on its device (a CPU checkpoint
+                    # loads into a model on the GPU)
+                    array = transfer(array, source_device, target.device)
                     kernels(target).copy_into(array, target._array)
                     target._version[0] += 1
         return IncompatibleKeys(missing, unexpected)
@@ -456,16 +474,31 @@ def _add_indent(text, spaces):
 
 
 def _source_array(value):
-    """(array, None) for a state-dict value that can be loaded, else (None, why not)."""
+    """(array, its device, None) for a state-dict value that can be loaded, else
+    (None, None, why not)."""
     if isinstance(value, Tensor):
-        return value._array, None
+        return value._array, value.device, None
     if isinstance(value, np.ndarray) or hasattr(value, "__array__"):
         try:
             array = np.asarray(value)
-        except Exception as exc:  # e.g. a torch tensor that requires grad
-            return None, f"its value of type {type(value).__name__} cannot be read ({exc})."
-        return array, None
-    return None, f"expected a Tensor or an array, got {type(value).__name__}."
+        except Exception as exc:  # e.g. a torch tensor that requires grad, or on a GPU
+            return None, None, (f"its value of type {type(value).__name__} cannot be read "
+                                f"({exc}).")
+        return array, dtypes.CPU, None
+    return None, None, f"expected a Tensor or an array, got {type(value).__name__}."
+
+
+def _move_in_place(t, device):
+    """Give tensor `t` (a parameter or buffer) its values on `device`, keeping the
+    object; its gradient moves too."""
+    if t.device == device:
+        return
+    t._array = transfer(t._array, t.device, device)
+    t.device = device
+    t._version[0] += 1
+    if t.grad is not None:
+        g = t.grad
+        t.grad = Tensor._wrap(transfer(g._array, g.device, device), device)
 
 
 def _cast_in_place(t, dtype):

@@ -17,7 +17,7 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             array = dtypes.as_array([], dtypes.get_default_dtype())
-            device = "cpu"
+            device = dtypes.CPU
         elif isinstance(data, Tensor):
             # Optimizers update parameters in place through the C kernels, which
             # need one contiguous buffer.
@@ -25,7 +25,7 @@ class Parameter(Tensor):
             device = data.device
         else:
             array = dtypes.as_array(data)
-            device = "cpu"
+            device = dtypes.CPU
         self._init(array, device)
         if isinstance(data, Tensor) and array is data._array:
             self._version = data._version  # the same storage: one version counter
@@ -36,10 +36,14 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, protocol):
-        # copy.deepcopy(module) / copy.copy: rebuild from a copy of the values.
-        return (_rebuild_parameter, (self._array.copy(), self.requires_grad))
+        # copy.deepcopy(module) / copy.copy: rebuild from a host copy of the values, on
+        # the same device.
+        values = self._host_array()
+        if values is self._array:
+            values = values.copy()
+        return (_rebuild_parameter, (values, self.requires_grad, str(self.device)))
 
 
-def _rebuild_parameter(array, requires_grad):
+def _rebuild_parameter(array, requires_grad, device="cpu"):
     from minigrad.creation import from_numpy
-    return Parameter(from_numpy(array), requires_grad)
+    return Parameter(from_numpy(array).to(device), requires_grad)

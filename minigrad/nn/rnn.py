@@ -158,7 +158,7 @@ class RNNCellBase(Module):
         if input.shape[-1] != self.input_size:
             raise ValueError(f"{name}: input has {input.shape[-1]} features, expected "
                              f"input_size={self.input_size} (shape {list(input.shape)})")
-        _check_dtype(input, self.weight_ih, name)
+        _check_like(input, self.weight_ih, name)
         batched = input.ndim == 2
         x = input if batched else input.unsqueeze(0)
         expected = (x.shape[0], self.hidden_size)
@@ -168,6 +168,7 @@ class RNNCellBase(Module):
                 state = zeros(*expected, dtype=input.dtype, device=input.device)
             else:
                 state = state if batched else state.unsqueeze(0)
+                _check_like(state, input, name)
                 if tuple(state.shape) != expected:
                     raise ValueError(f"{name}: expected hidden state of shape "
                                      f"{list(expected if batched else expected[1:])}, got "
@@ -242,10 +243,15 @@ def _reset_uniform(module):
         init.uniform_(p, -bound, bound)
 
 
-def _check_dtype(input, weight, name):
+def _check_like(input, weight, name):
+    """The input (or a state) must have the parameters' dtype and device."""
     if input.dtype != weight.dtype:
         raise TypeError(f"{name}: input is {input.dtype} but the parameters are {weight.dtype}; "
                         f"convert one of them (module.to({input.dtype}) or input.to(...))")
+    if input.device != weight.device:
+        raise RuntimeError(f"{name}: input is on {input.device} but the parameters are on "
+                           f"{weight.device}; move one of them (module.to('{input.device}') or "
+                           f"input.to('{weight.device}'))")
 
 
 # ---- the fused layer op --------------------------------------------------------------------
@@ -369,7 +375,7 @@ class RNNBase(Module):
         if input.shape[-1] != self.input_size:
             raise ValueError(f"{name}: input has {input.shape[-1]} features, expected "
                              f"input_size={self.input_size} (shape {list(input.shape)})")
-        _check_dtype(input, self.weight_ih_l0, name)
+        _check_like(input, self.weight_ih_l0, name)
         batched = input.ndim == 3
         x = input if batched else input.unsqueeze(1)
         if batched and self.batch_first:
@@ -493,7 +499,7 @@ def _initial_state(state, shape, batched, input, name, what):
     expected = shape if batched else (shape[0], shape[2])
     if got != expected:
         raise ValueError(f"{name}: expected {what} of shape {list(expected)}, got {list(got)}")
-    _check_dtype(state, input, name)
+    _check_like(state, input, name)
     return state if batched else state.unsqueeze(1)
 
 

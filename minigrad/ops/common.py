@@ -1,7 +1,5 @@
 """Helpers shared by the ops: the kernel table of a tensor, scalars as tensors,
 dims, and summing a broadcast gradient back to its input's shape."""
-import numpy as np
-
 from minigrad import dtypes
 from minigrad.backend import for_device
 from minigrad.tensor import Tensor
@@ -15,6 +13,17 @@ def kernels(t):
     if table is None:
         table = _tables[t.device] = for_device(t.device)
     return table
+
+
+def same_device(op, *tensors):
+    """RuntimeError naming the op, both devices and the shapes unless every tensor
+    (None entries skipped) lives on one device."""
+    first = tensors[0]
+    for t in tensors[1:]:
+        if t is not None and t.device != first.device:
+            raise RuntimeError(f"{op}: expected all tensors on one device, got "
+                               f"{first.device} and {t.device} (shapes {list(first.shape)} "
+                               f"and {list(t.shape)})")
 
 
 def is_scalar(value):
@@ -69,9 +78,12 @@ def implicit_grad(output, gradient, op):
             raise RuntimeError(f"{op}: grad can be implicitly created only for scalar outputs; "
                                f"pass a gradient of shape {list(output.shape)}")
         k = kernels(output)
-        return Tensor._wrap(k.fill_(np.empty(output.shape, output.dtype), 1.0), output.device)
+        return Tensor._wrap(k.fill_(k.empty(output.shape, output.dtype), 1.0), output.device)
     if not isinstance(gradient, Tensor):
-        gradient = Tensor(gradient, dtype=output.dtype)
+        gradient = Tensor(gradient, dtype=output.dtype, device=output.device)
+    elif gradient.device != output.device:
+        raise RuntimeError(f"{op}: the gradient is on {gradient.device} but the output is on "
+                           f"{output.device} (shape {list(output.shape)})")
     if gradient.shape != output.shape:
         raise RuntimeError(f"{op}: gradient has shape {list(gradient.shape)} but the output has "
                            f"shape {list(output.shape)}")

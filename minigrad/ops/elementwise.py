@@ -7,7 +7,7 @@ which is itself an op so that higher derivatives work.
 """
 from minigrad import dtypes
 from minigrad.autograd.function import Function
-from minigrad.ops.common import (as_tensor_like, is_scalar, kernels, shape_str,
+from minigrad.ops.common import (as_tensor_like, is_scalar, kernels, same_device, shape_str,
                                  unbroadcast)
 from minigrad.tensor import Tensor
 
@@ -286,7 +286,7 @@ def _binary(op, a, b):
         if op in ("maximum", "minimum", "add", "mul"):
             return _binary(op, b, a)
         return Scalar.apply(op, b, a, True)
-    a, b = _promote(a, b)
+    a, b = _promote(a, b, op)
     return _BINARY[op].apply(a, b)
 
 
@@ -296,14 +296,15 @@ def _promote_for_scalar(t, s):
     return t
 
 
-def _promote(a, b):
-    """Both operands as tensors of one dtype (PyTorch's order: float64 > float32 > int64)."""
+def _promote(a, b, op):
+    """Both operands as tensors of one dtype (PyTorch's order: float64 > float32 > int64)
+    and one device (RuntimeError otherwise: devices are never mixed silently)."""
     if not isinstance(a, Tensor):
         a = as_tensor_like(a, b)
     if not isinstance(b, Tensor):
         b = as_tensor_like(b, a)
     if a.device != b.device:
-        raise RuntimeError(f"expected all tensors on one device, got {a.device} and {b.device}")
+        same_device(op, a, b)
     if a.dtype != b.dtype:
         dtype = dtypes.promote(a.dtype, b.dtype)
         a, b = a.to(dtype), b.to(dtype)
@@ -368,7 +369,7 @@ def _compare(op, a, b):
     if is_scalar(b):
         out = kernels(a).binary_scalar(op, a._array, b)
     else:
-        a, b = _promote(a, b)
+        a, b = _promote(a, b, op)
         try:
             out = kernels(a).binary(op, a._array, b._array)
         except ValueError:
@@ -423,9 +424,10 @@ def where(cond, a, b):
     """Elementwise `a if cond else b`; cond nonzero means true.  Broadcasts all three."""
     if not isinstance(a, Tensor):
         a = as_tensor_like(a, b if isinstance(b, Tensor) else cond)
-    a, b = _promote(a, b)
+    a, b = _promote(a, b, "where")
     if not isinstance(cond, Tensor):
-        cond = Tensor(cond)
+        cond = Tensor(cond, device=a.device)
+    same_device("where", a, cond)
     if cond.dtype != a.dtype:
         cond = cond.to(a.dtype)
     return Where.apply(cond.detach(), a, b)

@@ -1,16 +1,25 @@
 """Indexing: x[key] for basic keys (ints, slices, None, ...) and integer arrays,
 index_select, and x[key] = value.
 
-Basic indexing is a numpy view: the gradient is written back into a zero
-tensor at the same place.  An integer-array index gathers along one dim with
-the C gather kernel; its gradient is scattered back with scatter-add, so
-repeated indices accumulate.
+Basic indexing is a view (of a numpy array or a CudaArray): the gradient is
+written back into a zero tensor at the same place.  An integer-array index
+gathers along one dim with the gather kernel; its gradient is scattered back
+with scatter-add, so repeated indices accumulate.
+
+Indices on a GPU tensor: an int64 index tensor on the GPU stays there (gather
+reads it on the device); indices numpy computes -- positions of a mask, several
+index arrays merged into one flat index, Python lists -- are computed on the
+host and copied to the device by the kernel table.  A mask on the GPU is
+copied to the host for that (its positions decide the result's shape).
+Assignment through integer arrays (x[idx] = v) on a GPU tensor moves x's
+values through host memory (numpy places them; nothing is computed).
 """
 import numpy as np
 
 from minigrad import dtypes
 from minigrad.autograd import grad_mode
 from minigrad.autograd.function import Function
+from minigrad.backend import transfer
 from minigrad.ops.common import kernels, normalize_dim
 from minigrad.tensor import Tensor
 
@@ -71,12 +80,21 @@ class IndexAddToZeros(Function):
 def index_select(x, dim, index):
     """Rows (or slices along `dim`) of x picked by an int64 index tensor of any shape."""
     dim = normalize_dim(dim, x.ndim, "index_select")
-    return IndexSelect.apply(x, dim, _index_array(index, "index_select"))
+    return IndexSelect.apply(x, dim, _index_array(index, "index_select", x))
 
 
-def _index_array(index, op):
-    """An int64 numpy array from a Tensor, list or array of integers (or booleans: their positions)."""
+def _index_array(index, op, x):
+    """The int64 index array for indexing tensor x: from a Tensor, list or array of
+    integers (or booleans: their positions).  An int64 index tensor on x's GPU stays
+    there (a CudaArray); everything else is a host numpy array."""
     if isinstance(index, Tensor):
+        if index.device != "cpu":
+            if x.device == "cpu":
+                raise RuntimeError(f"{op}: indices on {index.device} cannot index a tensor on "
+                                   f"cpu (shape {list(x.shape)}); move them with .cpu()")
+            if index.dtype == dtypes.int64:
+                return index._array
+            index = Tensor._wrap(index._host_array())  # a mask: numpy finds its positions
         # A float tensor as an index is a mask: comparisons give 1/0 in float.
         index = index._array.astype(np.bool_) if dtypes.is_float(index.dtype) else index._array
     array = np.asarray(index)
@@ -91,6 +109,11 @@ def _is_array_index(item):
     return isinstance(item, (Tensor, list, np.ndarray))
 
 
+def _host(array):
+    """An index array on the host (numpy computes with it)."""
+    return array if isinstance(array, np.ndarray) else array.to_numpy()
+
+
 def getitem(x, key):
     """x[key] with numpy's rules for ints, slices, None, Ellipsis, and one integer array
     (or several integer arrays addressing the leading dims together)."""
@@ -100,7 +123,7 @@ def getitem(x, key):
         return GetItem.apply(x, _checked_basic_key(x, key))
     key = list(key)
     for i in arrays:
-        key[i] = _index_array(key[i], "index")
+        key[i] = _index_array(key[i], "index", x)
     if len(arrays) == 1 and key[arrays[0]].dtype != np.bool_:
         pos = arrays[0]
         basic = tuple(slice(None) if i == pos else item for i, item in enumerate(key))
@@ -113,7 +136,7 @@ def getitem(x, key):
                              f"the tensor's shape {list(x.shape)}")
         return IndexSelect.apply(x.reshape(-1), 0, np.flatnonzero(mask).astype(np.int64))
     if arrays == list(range(len(arrays))) and len(key) == len(arrays):
-        return _leading_arrays(x, key)
+        return _leading_arrays(x, [_host(a) for a in key])
     raise IndexError(f"index: this combination of index arrays is not supported "
                      f"({len(arrays)} arrays at positions {arrays}); use one integer array, "
                      f"or integer arrays for the leading dims only")
@@ -182,17 +205,25 @@ def setitem(x, key, value):
                            "(x[...] = ...); do it under minigrad.no_grad() or on a detached copy")
     k = kernels(x)
     if isinstance(value, Tensor):
-        src = value._array if value.dtype == x.dtype else k.cast(value._array, x.dtype)
+        src = transfer(value._array, value.device, x.device)  # a copy, as copy_ makes
+        if value.dtype != x.dtype:
+            src = k.cast(src, x.dtype)
     else:
-        src = dtypes.as_array(value, x.dtype)
+        src = k.to_device(dtypes.as_array(value, x.dtype))
     key = key if isinstance(key, tuple) else (key,)
     if any(_is_array_index(item) for item in key):
-        key = tuple(_index_array(i, "index") if _is_array_index(i) else i for i in key)
-        x._array[key] = src  # numpy's fancy assignment: moves values, computes nothing
+        key = tuple(_host(_index_array(i, "index", x)) if _is_array_index(i) else i
+                    for i in key)
+        if x.device == "cpu":
+            x._array[key] = src  # numpy's fancy assignment: moves values, computes nothing
+        else:  # the same on a host copy of x's values, written back
+            values = k.to_host(x._array)
+            values[key] = k.to_host(src)
+            k.copy_into(k.to_device(values), x._array)
     else:
         target = x._array[_checked_basic_key(x, key)]
         try:
-            k.copy_into(np.broadcast_to(src, target.shape), target)
+            k.copy_into(k.broadcast_to(src, target.shape), target)
         except ValueError:
             raise ValueError(f"setitem: value of shape {list(src.shape)} cannot be broadcast to "
                              f"{list(target.shape)}") from None

@@ -5,11 +5,15 @@ so a backward that saved the old values notices.  They are not recorded:
 applied to a tensor that takes part in autograd (requires grad, grad mode on)
 they raise, as PyTorch does for leaves -- use them under no_grad (optimizers,
 initialisation) or on tensors that need no gradient.
+
+The other operand lives on x's device (copy_ excepted: it copies across
+devices, as PyTorch's does); random fills draw on x's device.
 """
 import numpy as np
 
 from minigrad.autograd import grad_mode
-from minigrad.ops.common import is_scalar, kernels
+from minigrad.backend import transfer
+from minigrad.ops.common import is_scalar, kernels, same_device
 from minigrad.tensor import Tensor
 
 
@@ -34,7 +38,12 @@ def _binary_inplace(op, x, other):
     out = x._array if x._array.flags.c_contiguous else None
     if is_scalar(other):
         return _write(x, k.binary_scalar(op, x._array, other, out=out))
-    other_array = other._array if isinstance(other, Tensor) else np.asarray(other, x.dtype)
+    if isinstance(other, Tensor):
+        if other.device != x.device:
+            same_device(op + "_", x, other)
+        other_array = other._array
+    else:
+        other_array = k.to_device(np.asarray(other, x.dtype))
     if other_array.dtype != x.dtype:
         other_array = k.cast(other_array, x.dtype)
     try:
@@ -87,11 +96,17 @@ def copy_(x, src):
     """x's values replaced by src's (broadcast to x's shape, cast to x's dtype)."""
     _check_inplace(x, "copy_")
     k = kernels(x)
-    array = src._array if isinstance(src, Tensor) else np.asarray(src)
+    if isinstance(src, Tensor):
+        array = transfer(src._array, src.device, x.device)
+    else:
+        array = np.asarray(src)
+        if array.dtype not in (np.float32, np.float64, np.int64):
+            array = array.astype(x.dtype)
+        array = k.to_device(array)
     if array.dtype != x.dtype:
         array = k.cast(k.contiguous(array), x.dtype)
     try:
-        array = np.broadcast_to(array, x.shape)
+        array = k.broadcast_to(array, x.shape)
     except ValueError:
         raise ValueError(f"copy_: source of shape {list(array.shape)} cannot be broadcast to "
                          f"{list(x.shape)}") from None
@@ -109,19 +124,20 @@ def uniform_(x, a=0.0, b=1.0, generator=None):
     """Fill with draws from U(a, b)."""
     from minigrad import random
     _check_inplace(x, "uniform_")
-    return _write(x, random.draw("uniform", x.shape, x.dtype, generator, a, b))
+    return _write(x, random.draw("uniform", x.shape, x.dtype, generator, a, b, device=x.device))
 
 
 def normal_(x, mean=0.0, std=1.0, generator=None):
     """Fill with draws from N(mean, std^2)."""
     from minigrad import random
     _check_inplace(x, "normal_")
-    return _write(x, random.draw("normal", x.shape, x.dtype, generator, mean, std))
+    return _write(x, random.draw("normal", x.shape, x.dtype, generator, mean, std,
+                                 device=x.device))
 
 
 def bernoulli_(x, p=0.5, generator=None):
     from minigrad import random
     _check_inplace(x, "bernoulli_")
-    return _write(x, random.draw("bernoulli", x.shape, x.dtype, generator, p))
+    return _write(x, random.draw("bernoulli", x.shape, x.dtype, generator, p, device=x.device))
 
 

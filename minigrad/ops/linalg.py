@@ -1,6 +1,6 @@
 """Matrix multiplication, with numpy's rules for vectors and batch dims."""
 from minigrad.autograd.function import Function
-from minigrad.ops.common import kernels, shape_str, unbroadcast
+from minigrad.ops.common import kernels, same_device, shape_str, unbroadcast
 
 
 class MatMul(Function):
@@ -14,6 +14,8 @@ class MatMul(Function):
         self.save_for_backward(a, b)
         if a.dtype != b.dtype:
             raise TypeError(f"matmul: expected one dtype, got {a.dtype} and {b.dtype}")
+        if a.device is not b.device:  # (devices are interned: identity is the fast test)
+            same_device("matmul", a, b)
         if a.shape[-1] != b.shape[-2]:
             raise ValueError(f"matmul: shapes {shape_str(a, b)} cannot be multiplied "
                              f"({a.shape[-1]} != {b.shape[-2]})")

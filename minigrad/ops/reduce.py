@@ -104,8 +104,8 @@ class MaxAlong(Function):
 def _one_hot(indices, shape, dim, like):
     """1 where position == indices along `dim`, else 0, in `like`'s dtype: shape `shape`."""
     k = kernels(like)
-    positions = np.arange(shape[dim], dtype=np.int64).reshape(
-        [shape[dim] if i == dim else 1 for i in range(len(shape))])
+    positions = k.to_device(np.arange(shape[dim], dtype=np.int64).reshape(
+        [shape[dim] if i == dim else 1 for i in range(len(shape))]))
     chosen = indices.reshape(_keepdim_shape(shape, (dim,)))
     mask = k.cast(k.binary("eq", positions, chosen), like.dtype)
     return Tensor._wrap(mask, like.device)

@@ -1,15 +1,14 @@
 """Shape ops: reshape, transpose/permute, expand, squeeze/unsqueeze, cat/stack,
 split/chunk, contiguous, clone.
 
-Views (reshape of contiguous data, permute, expand, ...) are numpy views: only
-shape and strides change, no element is touched.  When data must move (cat,
-clone, contiguous, a reshape that cannot be a view) the C strided-copy kernel
-moves it.
+Views (reshape of contiguous data, permute, expand, ...) are views of the
+device's container (numpy arrays, CudaArrays): only shape and strides change,
+no element is touched.  When data must move (cat, clone, contiguous, a reshape
+that cannot be a view) the strided-copy kernel moves it.  Allocation and views
+go through the tensor's kernel table, so these ops serve every device.
 """
-import numpy as np
-
 from minigrad.autograd.function import Function
-from minigrad.ops.common import kernels, normalize_dim, shape_str
+from minigrad.ops.common import kernels, normalize_dim, same_device, shape_str
 
 
 def _shape_arg(shape, op):
@@ -49,10 +48,11 @@ class Reshape(Function):
 
     def forward(self, x, shape):
         self.in_shape = x.shape
-        try:
-            return np.reshape(x._array, shape, copy=False)
-        except ValueError:  # the strides do not allow a view: copy, then view
-            return np.reshape(kernels(x).contiguous(x._array), shape)
+        k = kernels(x)
+        out = k.reshape_view(x._array, shape)
+        if out is None:  # the strides do not allow a view: copy, then view
+            out = k.contiguous(x._array).reshape(shape)
+        return out
 
     def backward(self, g):
         return g.reshape(self.in_shape)
@@ -69,11 +69,9 @@ def reshape(x, *shape):
 def view(x, *shape):
     """Like reshape, but only as a view: an error when the strides do not allow one."""
     shape = _infer_shape(_shape_arg(shape, "view"), x.numel(), x.shape, "view")
-    try:
-        np.reshape(x._array, shape, copy=False)
-    except ValueError:
+    if kernels(x).reshape_view(x._array, shape) is None:
         raise RuntimeError(f"view: shape {list(shape)} is not compatible with the strides of the "
-                           f"input {list(x.shape)}; use reshape (or .contiguous().view)") from None
+                           f"input {list(x.shape)}; use reshape (or .contiguous().view)")
     return Reshape.apply(x, shape)
 
 
@@ -161,7 +159,7 @@ class Expand(Function):
 
     def forward(self, x, shape):
         self.in_shape = x.shape
-        return np.broadcast_to(x._array, shape)
+        return kernels(x).broadcast_to(x._array, shape)
 
     def backward(self, g):
         from minigrad.ops.common import unbroadcast
@@ -197,7 +195,8 @@ class Copy(Function):
     """A contiguous copy made by the C kernel;  the gradient passes unchanged."""
 
     def forward(self, x):
-        return kernels(x).copy_into(x._array, np.empty(x.shape, x.dtype))
+        k = kernels(x)
+        return k.copy_into(x._array, k.empty(x.shape, x.dtype))
 
     def backward(self, g):
         return g
@@ -225,8 +224,8 @@ class Cat(Function):
         first = tensors[0]
         shape = list(first.shape)
         shape[dim] = sum(self.sizes)
-        out = np.empty(shape, first.dtype)
         k = kernels(first)
+        out = k.empty(tuple(shape), first.dtype)
         start = 0
         for t, size in zip(tensors, self.sizes):
             index = (slice(None),) * dim + (slice(start, start + size),)
@@ -251,6 +250,8 @@ def cat(tensors, dim=0):
             raise ValueError(f"cat: shapes {shape_str(first, t_)} differ outside dim {dim}")
         if t_.dtype != first.dtype:
             raise TypeError(f"cat: expected one dtype, got {first.dtype} and {t_.dtype}")
+        if t_.device != first.device:
+            same_device("cat", first, t_)
     return Cat.apply(dim, *tensors)
 
 

@@ -7,7 +7,10 @@ a dict of its buffers.  ``state_dict()`` names parameters by their position
 built over the same parameters in the same order.
 
 Subclasses implement ``_update(p, group, state)``: one fused C update of one
-parameter, in place.  ``step`` runs it under no_grad for every parameter that
+parameter, in place, by the kernel table of the parameter's device -- state
+buffers are made on that device (on the first step), so a model moved to the
+GPU keeps its optimizer state there.  A loaded state dict is copied to each
+parameter's device.  ``step`` runs it under no_grad for every parameter that
 has a gradient and bumps the parameter's version counter, so a backward that
 saved the old values notices the change.
 """
@@ -122,6 +125,9 @@ class Optimizer:
     @staticmethod
     def _grad_array(p):
         g = p.grad
+        if g.device != p.device:
+            raise RuntimeError(f"the gradient of a parameter on {p.device} (shape "
+                               f"{list(p.shape)}) is on {g.device}")
         if g.shape != p.shape:
             raise RuntimeError(f"the gradient of a parameter of shape {list(p.shape)} has shape "
                                f"{list(g.shape)}")
@@ -205,18 +211,24 @@ def _index_key(key):
 
 
 def _state_value(name, value, p):
-    """A state entry as the optimizer keeps it: tensors copied (contiguous, p's dtype,
-    p's shape unless it is a scalar such as a step count), others as they are."""
+    """A state entry as the optimizer keeps it: tensors copied to p's device (contiguous,
+    p's dtype, p's shape unless it is a scalar such as a step count), others as they are."""
     import numpy as np
+
+    from minigrad.backend import transfer
     if isinstance(value, (Tensor, np.ndarray)):
-        array = value._array if isinstance(value, Tensor) else np.asarray(value)
+        if isinstance(value, Tensor):
+            array, device = value._array, value.device
+        else:
+            array, device = np.asarray(value), "cpu"
         if array.ndim and array.shape != p.shape:
             raise ValueError(f"loaded optimizer state '{name}' has shape {list(array.shape)}, "
                              f"its parameter has shape {list(p.shape)}")
         k = kernels(p)
-        if array.dtype != p.dtype and array.dtype.kind == "f":
-            array = k.cast(array, p.dtype)
-        else:
-            array = k.copy_into(array, np.empty(array.shape, array.dtype))
-        return Tensor._wrap(array, p.device)
+        moved = transfer(array, device, p.device)
+        if moved.dtype != p.dtype and moved.dtype.kind == "f":
+            moved = k.cast(moved, p.dtype)
+        elif moved is array:  # not copied yet: the optimizer owns its state
+            moved = k.copy_into(array, k.empty(array.shape, array.dtype))
+        return Tensor._wrap(moved, p.device)
     return copy.deepcopy(value)

@@ -23,8 +23,10 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     RuntimeError when that norm is nan or inf (otherwise the gradients are scaled
     by max_norm / norm, which makes them nan or 0, as in PyTorch).
 
-    Each gradient's sum |g|^p is one pass of the C kernel (accumulated in double);
-    the scaling is one in-place multiply per gradient.
+    Each gradient's sum |g|^p is one pass of the C kernel (accumulated in double;
+    on a GPU the kernel hands the number back, which waits for the device); the
+    scaling is one in-place multiply per gradient.  The returned norm lives on
+    the gradients' device.
     """
     grads = _grads(parameters)
     max_norm, norm_type = float(max_norm), float(norm_type)
@@ -49,7 +51,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         with no_grad():
             for g in grads:
                 g.mul_(clip_coef)
-    return tensor(total, dtype=grads[0].dtype)
+    return tensor(total, dtype=grads[0].dtype, device=grads[0].device)
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):
