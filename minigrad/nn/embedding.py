@@ -44,6 +44,8 @@ class Embedding(Module):
                 raise ValueError(f"Embedding: _weight has shape {list(_weight.shape)}, expected "
                                  f"{[num_embeddings, embedding_dim]}")
             self.weight = Parameter(_weight)
+        if device is not None:  # initialised on the CPU (same numbers), then moved
+            self.to(device)
 
     def reset_parameters(self):
         init.normal_(self.weight)

@@ -38,6 +38,8 @@ class LayerNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         self.reset_parameters()
+        if device is not None:  # initialised on the CPU (same numbers), then moved
+            self.to(device)
 
     def reset_parameters(self):
         if self.weight is not None:

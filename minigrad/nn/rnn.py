@@ -123,7 +123,7 @@ _KERNEL_CELL = {"RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu", "GRU": "gru", "L
 
 
 class RNNCellBase(Module):
-    def __init__(self, input_size, hidden_size, bias, num_gates, dtype=None):
+    def __init__(self, input_size, hidden_size, bias, num_gates, device=None, dtype=None):
         super().__init__()
         if input_size <= 0 or hidden_size <= 0:
             raise ValueError(f"{type(self).__name__}: input_size and hidden_size must be positive, "
@@ -138,6 +138,8 @@ class RNNCellBase(Module):
         else:
             self.bias_ih = self.bias_hh = None
         self.reset_parameters()
+        if device is not None:  # initialised on the CPU (same numbers), then moved
+            self.to(device)
 
     def reset_parameters(self):
         _reset_uniform(self)
@@ -185,11 +187,12 @@ class RNNCell(RNNCellBase):
     Output: h' (N, H) or (H,).
     Parameters: weight_ih (H, H_in), weight_hh (H, H), bias_ih (H), bias_hh (H)."""
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", dtype=None):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
+                 dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, bias, 1, dtype)
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, hx, "RNNCell")
@@ -207,8 +210,8 @@ class GRUCell(RNNCellBase):
     Inputs: input (N, H_in) or (H_in,); hx (N, H) or (H,).  Output: h'.
     Parameters: weight_ih (3H, H_in), weight_hh (3H, H), bias_ih (3H), bias_hh (3H)."""
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=None):
-        super().__init__(input_size, hidden_size, bias, 3, dtype)
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prepare(input, hx, "GRUCell")
@@ -224,8 +227,8 @@ class LSTMCell(RNNCellBase):
     Output: (h', c').
     Parameters: weight_ih (4H, H_in), weight_hh (4H, H), bias_ih (4H), bias_hh (4H)."""
 
-    def __init__(self, input_size, hidden_size, bias=True, dtype=None):
-        super().__init__(input_size, hidden_size, bias, 4, dtype)
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input, hx=None):
         if hx is not None and not (isinstance(hx, tuple) and len(hx) == 2):
@@ -299,7 +302,8 @@ class RNNBase(Module):
     """Shared machinery of RNN, GRU and LSTM: parameters, shapes, layers and directions."""
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, impl=None, dtype=None):
+                 dropout=0.0, bidirectional=False, proj_size=0, impl=None, device=None,
+                 dtype=None):
         super().__init__()
         name = type(self).__name__
         if not (isinstance(dropout, (int, float)) and 0 <= dropout <= 1):
@@ -334,6 +338,8 @@ class RNNBase(Module):
                 for pname, shape in shapes:
                     self.register_parameter(pname, Parameter(zeros(*shape, dtype=dtype)))
         self.reset_parameters()
+        if device is not None:  # initialised on the CPU (same numbers), then moved
+            self.to(device)
 
     def reset_parameters(self):
         _reset_uniform(self)
@@ -506,7 +512,8 @@ def _initial_state(state, shape, batched, input, name, what):
 _SHAPES_DOC = """
     Args: input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0
     (between layers, in training mode), bidirectional=False{extra}, impl=None ('fused' or
-    'composed'; None follows set_default_impl, 'fused' unless changed).
+    'composed'; None follows set_default_impl, 'fused' unless changed), device, dtype (where
+    the parameters live, their type: they are initialised on the CPU, then moved).
     Inputs: input (L, N, H_in), or (N, L, H_in) with batch_first, or unbatched (L, H_in);
     {state}; lengths (N,) optional: per-sequence lengths, no sorting required.
     Outputs: output (L, N, D * H_out) (batch_first: (N, L, D * H_out)), {out_state},
@@ -519,13 +526,14 @@ _SHAPES_DOC = """
 
 class RNN(RNNBase):
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, impl=None, dtype=None):
+                 batch_first=False, dropout=0.0, bidirectional=False, impl=None, device=None,
+                 dtype=None):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
                          hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         impl=impl, dtype=dtype)
+                         impl=impl, device=device, dtype=dtype)
 
 
 RNN.__doc__ = """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_(t-1) W_hh^T + b_hh) (or relu), G = 1.
@@ -536,9 +544,9 @@ RNN.__doc__ = """Elman RNN: h_t = tanh(x_t W_ih^T + b_ih + h_(t-1) W_hh^T + b_hh
 
 class GRU(RNNBase):
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, impl=None, dtype=None):
+                 dropout=0.0, bidirectional=False, impl=None, device=None, dtype=None):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, impl=impl, dtype=dtype)
+                         bidirectional, impl=impl, device=device, dtype=dtype)
 
 
 GRU.__doc__ = """Gated recurrent unit, G = 3 (gates r, z, n; see GRUCell for the equations).
@@ -549,9 +557,10 @@ GRU.__doc__ = """Gated recurrent unit, G = 3 (gates r, z, n; see GRUCell for the
 
 class LSTM(RNNBase):
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, impl=None, dtype=None):
+                 dropout=0.0, bidirectional=False, proj_size=0, impl=None, device=None,
+                 dtype=None):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, proj_size=proj_size, impl=impl, dtype=dtype)
+                         bidirectional, proj_size=proj_size, impl=impl, device=device, dtype=dtype)
 
 
 LSTM.__doc__ = """Long short-term memory, G = 4 (gates i, f, g, o; see LSTMCell for the equations).

@@ -140,6 +140,36 @@ def test_cells_and_initial_states(cuda_api):
 # ---- Module.to ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("make", [
+    lambda **kw: nn.Linear(5, 3, **kw), lambda **kw: nn.Embedding(7, 4, **kw),
+    lambda **kw: nn.LayerNorm(6, **kw), lambda **kw: nn.LSTMCell(3, 4, **kw),
+    lambda **kw: nn.GRU(3, 4, num_layers=2, bidirectional=True, **kw),
+    lambda **kw: nn.RNN(3, 4, nonlinearity="relu", **kw)],
+    ids=["Linear", "Embedding", "LayerNorm", "LSTMCell", "GRU", "RNN"])
+def test_device_argument_of_layers(make, cuda_api):
+    # PyTorch's device=: the parameters live there, with the numbers a CPU module gets
+    mg.manual_seed(3)
+    cpu = make(dtype=mg.float64)
+    mg.manual_seed(3)
+    gpu = make(device="cuda", dtype=mg.float64)
+    for (name, p), (_, q) in zip(cpu.named_parameters(), gpu.named_parameters()):
+        assert q.device == "cuda:0" and q.dtype == mg.float64, name
+        np.testing.assert_allclose(host(q), host(p), rtol=1e-7, err_msg=name)
+    with pytest.raises(RuntimeError, match="no CUDA backend|no CUDA device|unknown device"):
+        make(device="tpu")
+
+
+def test_recurrent_input_on_another_device_is_refused(cuda_api):
+    lstm = nn.LSTM(3, 4, device="cuda")
+    with pytest.raises(RuntimeError, match="input is on cpu but the parameters are on cuda:0"):
+        lstm(mg.zeros(2, 1, 3))
+    cell = nn.GRUCell(3, 4)
+    with pytest.raises(RuntimeError, match="on cuda:0 but the parameters are on cpu"):
+        cell(mg.zeros(2, 3, device="cuda"))
+    with pytest.raises(RuntimeError, match="on cpu but the parameters are on cuda:0"):
+        nn.GRUCell(3, 4, device="cuda")(mg.zeros(2, 3, device="cuda"), mg.zeros(2, 4))
+
+
 def test_module_to_moves_in_place(cuda_api):
     model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
     model.register_buffer("running", mg.ones(2))
