@@ -242,19 +242,14 @@ def add_machine_options(group, train):
 
 
 def check_device(device):
-    """CPU always works; CUDA only with minigrad.cuda present and a device visible."""
+    """CPU always works; CUDA needs a minigrad built with it (make cuda) and a visible GPU."""
     if device == "cpu":
         return
     import minigrad
-    cuda = getattr(minigrad, "cuda", None)
-    if cuda is None:
-        raise CharRNNError("--device cuda: this build of minigrad has no CUDA backend "
-                           "(minigrad.cuda does not exist); use --device cpu")
-    if not cuda.is_available():
-        raise CharRNNError("--device cuda: minigrad has a CUDA backend but sees no CUDA device "
-                           "(minigrad.cuda.is_available() is False); use --device cpu")
-    raise CharRNNError("--device cuda: the char-RNN example runs on the CPU only for now; use "
-                       "--device cpu")
+    try:
+        minigrad.cuda.require("--device cuda")
+    except RuntimeError as exc:
+        raise CharRNNError(f"{exc}; use --device cpu") from None
 
 
 def sample_command(args):
@@ -262,6 +257,7 @@ def sample_command(args):
     from charrnn.sample import Sampler, default_prime
     ckpt = checkpoint.read(args.checkpoint)
     model, vocab = checkpoint.restore_model(ckpt, args.checkpoint)
+    model.to(args.device)
     prime = args.prime
     if prime is None:
         prime = default_prime(vocab)

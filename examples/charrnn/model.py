@@ -9,6 +9,7 @@ one fused cross-entropy over them.  Parameter names follow PyTorch
 (embed.weight, rnn.weight_ih_l0, ..., decoder.bias), so the same state dict
 loads into the PyTorch twin that benchmarks/char_rnn.py builds.
 """
+import minigrad
 from minigrad import nn
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
@@ -34,6 +35,15 @@ class CharModel(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.decoder = nn.Linear(hidden, vocab_size)
 
+    @property
+    def device(self):
+        """Where the parameters live: 'cpu' or 'cuda:0' (model.to(device) moves them)."""
+        return self.decoder.weight.device
+
+    def tokens(self, ids):
+        """Character ids (a numpy int64 array, e.g. (T, B)) as a tensor on the model's device."""
+        return minigrad.from_numpy(ids).to(self.device)
+
     def forward(self, x, state=None):
         y, state = self.rnn(self.embed(x), state)
         y = self.drop(y)
@@ -57,10 +67,12 @@ def state_tensors(state):
     return list(state) if isinstance(state, tuple) else [state]
 
 
-def state_from_tensors(tensors, model):
-    """Inverse of state_tensors for a model of kind `model` ('lstm' gives a tuple)."""
+def state_from_tensors(tensors, model, device="cpu"):
+    """Inverse of state_tensors for a model of kind `model` ('lstm' gives a tuple), on
+    `device` (checkpoints hold CPU tensors)."""
     if not tensors:
         return None
+    tensors = [t.to(device) for t in tensors]
     return tuple(tensors) if model == "lstm" else tensors[0]
 
 

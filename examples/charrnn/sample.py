@@ -31,7 +31,7 @@ class Sampler:
         self.temperature, self.top_k = float(temperature), int(top_k)
         self.generator = minigrad.Generator(seed)
         v = len(vocab)
-        positions = arange(v)
+        positions = arange(v, device=model.device)
         dtype = model.decoder.weight.dtype
         # U[j, i] = 1 where j <= i: (1, V) @ U is the running sum of a row.
         self.upper = (positions.reshape(v, 1) <= positions.reshape(1, v)).to(dtype)
@@ -51,7 +51,7 @@ class Sampler:
             rank = (row > row.reshape(v, 1)).sum(1)        # rank_i: how many beat x_i
             probs = probs * (rank < self.top_k).to(probs.dtype)
         cdf = probs @ self.upper                           # (1, V) running sums
-        u = (1.0 - minigrad.rand(1, 1, dtype=cdf.dtype, generator=self.generator)) \
+        u = (1.0 - minigrad.rand(1, 1, dtype=cdf.dtype, generator=self.generator, device=cdf.device)) \
             * cdf[:, v - 1:]
         index = int((cdf < u).sum().item())
         return min(index, v - 1)
@@ -62,13 +62,13 @@ class Sampler:
         model.eval()
         with minigrad.no_grad():
             ids = self.vocab.encode(prime, "--prime")
-            x = minigrad.from_numpy(ids.reshape(-1, 1))
+            x = model.tokens(ids.reshape(-1, 1))
             logits, state = model(x)                       # warm the state on the prime
             last = logits[logits.shape[0] - 1:]
             for _ in range(length):
                 index = self.pick(last)
                 yield self.vocab.chars[index]
-                x = minigrad.tensor([[index]], dtype=minigrad.int64)
+                x = minigrad.tensor([[index]], dtype=minigrad.int64, device=model.device)
                 last, state = model(x, state)
 
 

@@ -104,7 +104,7 @@ def evaluate(model, streams, should_stop=lambda: False):
                 if should_stop():
                     return None
                 x, y = streams.window(w)
-                logits, state = model(minigrad.from_numpy(x), state)
+                logits, state = model(model.tokens(x), state)
                 total += F.cross_entropy(logits, y, reduction="sum").item()
                 count += y.shape[0]
     finally:
@@ -178,7 +178,7 @@ class Run:
             self.model = build(self.config, len(self.vocab))
         else:
             self.model, _ = checkpoint.restore_model(ckpt, self.ckpt_path)
-        self.model.train()
+        self.model.to(args.device).train()       # before the optimizer: its state goes there
         self.say_model_and_data()                 # before the thread probe: something to read
         self.threads_note = settle_threads(args.threads, self.config, ckpt, self.model, self.train)
         self.optimizer = make_optimizer(self.config, self.model.parameters())
@@ -204,7 +204,8 @@ class Run:
             raise CharRNNError(f"{self.ckpt_path}: cannot restore the optimizer or random "
                                f"state: {checkpoint.one_line(exc, 200)}") from None
         self.step, self.epoch, self.window = ckpt["step"], ckpt["epoch"], ckpt["window"]
-        self.state = state_from_tensors(ckpt.get("state") or [], self.config["model"])
+        self.state = state_from_tensors(ckpt.get("state") or [], self.config["model"],
+                                        self.model.device)
         self.elapsed = float(ckpt.get("elapsed", 0.0))
         self.history = {k: [list(p) for p in v] for k, v in ckpt.get("history", {}).items()}
         self.history.setdefault("train", [])
@@ -340,7 +341,7 @@ class Run:
                 if self.window == 0:
                     self.state = None  # a new epoch: the streams restart, so does the state
                 xw, yw = train.window(self.window)
-                logits, state = model(minigrad.from_numpy(xw), self.state)
+                logits, state = model(model.tokens(xw), self.state)
                 loss = F.cross_entropy(logits, yw)        # one loss over all T*B positions
                 optimizer.zero_grad()
                 loss.backward()

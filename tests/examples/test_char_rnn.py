@@ -272,11 +272,46 @@ def test_prime_with_unknown_characters(trained, capsys):
     assert out == ""                               # nothing printed before the check
 
 
-def test_cuda_without_a_backend(capsys):
-    if getattr(minigrad, "cuda", None) is not None:
-        pytest.skip("this build has minigrad.cuda")
+def test_cuda_without_a_gpu(capsys):
+    if minigrad.cuda.is_available():
+        pytest.skip("a CUDA device is visible")
     code, _, err = run(capsys, "sample", "--device", "cuda")
-    assert_one_line_error(code, err, "no CUDA backend")
+    reason = "no CUDA device is visible" if minigrad.cuda.is_built() else "no CUDA backend"
+    assert_one_line_error(code, err, "--device cuda", reason, "use --device cpu")
+
+
+@pytest.fixture(params=["loopback", pytest.param("gpu", marks=pytest.mark.cuda)])
+def cuda_device(request, monkeypatch):
+    """Device 'cuda' for the example: the loopback api (minigrad/backend/cuda/loopback.py:
+    the CUDA table, device arrays and transfers over the CPU kernels), or the GPU."""
+    from minigrad.backend.cuda import loopback, runtime
+    if request.param == "loopback":
+        monkeypatch.setattr(char_rnn, "check_device", lambda device: None)
+        previous = runtime.install(loopback.LoopbackApi())
+    else:
+        previous = runtime.install(runtime.cuda_api())
+    yield request.param
+    runtime.install(previous)
+
+
+def test_train_resume_and_sample_on_cuda(small_text, tmp_path, capsys, cuda_device):
+    # the same run on the CPU and on 'cuda': the same losses (exactly on the loopback,
+    # whose arithmetic is the CPU's), and a GPU run resumes and samples
+    argv = ["train", "--data", small_text, "--steps", "6", "--eval-every", "3", "--seed", "5"]
+    cpu, gpu = str(tmp_path / "cpu"), str(tmp_path / "gpu")
+    assert run(capsys, *argv, "--out", cpu, *TINY)[0] == 0
+    assert run(capsys, *argv, "--out", gpu, "--device", "cuda", *TINY)[0] == 0
+    tol = 0 if cuda_device == "loopback" else 1e-4
+    for (step, a), (step_g, b) in zip(train_losses(cpu), train_losses(gpu)):
+        assert step == step_g and abs(float(a) - float(b)) <= tol * max(1.0, abs(float(a)))
+    code, _, err = run(capsys, "train", "--data", small_text, "--out", gpu, "--resume",
+                       "--steps", "9", "--device", "cuda", *TINY)
+    assert code == 0, err
+    assert [s for s, _ in train_losses(gpu)][-1] == 9
+    code, out, err = run(capsys, "sample", "--checkpoint", os.path.join(gpu, "best.safetensors"),
+                         "--length", "40", "--seed", "1", "--device", "cuda")
+    assert code == 0, err
+    assert len(out) >= 40
 
 
 @pytest.mark.parametrize("argv", [
