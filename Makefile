@@ -10,6 +10,7 @@
 #   make build       rebuild the C core in place (needed after editing csrc/)
 #   make cuda        rebuild in place with the CUDA backend (needs nvcc; MINIGRAD_CUDA_ARCH, MINIGRAD_CUBLAS)
 #   make test-cuda-build  CI without a GPU: the CUDA variant builds, imports, sees no device
+#   make gpu-check   on a GPU machine: CUDA build, CUDA tests, GPU benchmark (gpu-wheels first)
 
 PYTHON3 ?= python3
 VENV    := .venv
@@ -19,7 +20,7 @@ PYTEST  := $(VENV)/bin/pytest
 # Benchmarks and sanitizer runs pin threads so ratios are repeatable on shared machines.
 PIN     := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
-.PHONY: all venv build cuda test test-kernels test-variants test-cuda-build sanitize bench bench-quality run torch clean
+.PHONY: all venv build cuda test test-kernels test-variants test-cuda-build gpu-wheels gpu-check sanitize bench bench-quality run torch clean
 
 all: test
 
@@ -70,6 +71,18 @@ test-cuda-build: $(STAMP)
 	  print('minigrad.cuda.is_available() is False:', minigrad.cuda.last_error())"
 	$(PYTEST) -q tests/cuda
 	$(PY) setup.py -q build_ext --inplace
+
+# For a GPU machine without a network (Python 3.12): the wheels the build needs there, into
+# .whl/ (ignored by git); benchmarks/gpu_check.sh installs them and runs the whole GPU check.
+GPU_WHEELS := cffi==2.1.1 pycparser==3.12 scipy-openblas32==0.3.34.481.3
+gpu-wheels:
+	$(PYTHON3) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+	  --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
+	  --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+	  --platform manylinux1_x86_64 -d .whl $(GPU_WHEELS)
+
+gpu-check:
+	bash benchmarks/gpu_check.sh
 
 sanitize: $(STAMP)
 	MINIGRAD_SANITIZE=1 $(PY) setup.py -q build_ext --inplace

@@ -59,18 +59,19 @@ def rss_mib():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
 
 
-def minigrad_model(mode, config, impl):
+def minigrad_model(mode, config, impl, device="cpu"):
+    """(train, infer) closures of the benchmark model in minigrad, on `device`."""
     import minigrad as mg
     from minigrad import nn, optim
     hidden, layers, batch, steps = config
     mg.manual_seed(0)
-    emb, dec = nn.Embedding(VOCAB, EMBED), nn.Linear(hidden, VOCAB)
+    emb, dec = nn.Embedding(VOCAB, EMBED, device=device), nn.Linear(hidden, VOCAB, device=device)
     cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[mode]
-    rnn = cls(EMBED, hidden, num_layers=layers, impl=impl)
+    rnn = cls(EMBED, hidden, num_layers=layers, impl=impl, device=device)
     params = list(emb.parameters()) + list(rnn.parameters()) + list(dec.parameters())
     opt = optim.Adam(params, lr=2e-3)
-    x = mg.randint(0, VOCAB, (steps, batch))
-    y = mg.randint(0, VOCAB, (steps * batch,))
+    x = mg.randint(0, VOCAB, (steps, batch), device=device)
+    y = mg.randint(0, VOCAB, (steps * batch,), device=device)
 
     def forward():
         out, _ = rnn(emb(x))
@@ -88,20 +89,22 @@ def minigrad_model(mode, config, impl):
     return train, infer
 
 
-def torch_model(mode, config, cell_loop):
+def torch_model(mode, config, cell_loop, device="cpu"):
+    """(train, infer) closures of the benchmark model in PyTorch, on `device` (cuda: cuDNN)."""
     import torch
     hidden, layers, batch, steps = config
     torch.manual_seed(0)
-    emb, dec = torch.nn.Embedding(VOCAB, EMBED), torch.nn.Linear(hidden, VOCAB)
+    emb = torch.nn.Embedding(VOCAB, EMBED, device=device)
+    dec = torch.nn.Linear(hidden, VOCAB, device=device)
     if cell_loop:
         cell = {"lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell, "rnn": torch.nn.RNNCell}[mode]
-        cells = torch.nn.ModuleList([cell(EMBED if i == 0 else hidden, hidden)
+        cells = torch.nn.ModuleList([cell(EMBED if i == 0 else hidden, hidden, device=device)
                                      for i in range(layers)])
         modules = [emb, cells, dec]
 
         def run(h):
             for c in cells:
-                state = (torch.zeros(batch, hidden),) * (2 if mode == "lstm" else 1)
+                state = (torch.zeros(batch, hidden, device=device),) * (2 if mode == "lstm" else 1)
                 state = state if mode == "lstm" else state[0]
                 outs = []
                 for t in range(steps):
@@ -111,15 +114,15 @@ def torch_model(mode, config, cell_loop):
             return h
     else:
         cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[mode]
-        rnn = cls(EMBED, hidden, num_layers=layers)
+        rnn = cls(EMBED, hidden, num_layers=layers, device=device)
         modules = [emb, rnn, dec]
 
         def run(h):
             return rnn(h)[0]
     params = [p for m in modules for p in m.parameters()]
     opt = torch.optim.Adam(params, lr=2e-3)
-    x = torch.randint(0, VOCAB, (steps, batch))
-    y = torch.randint(0, VOCAB, (steps * batch,))
+    x = torch.randint(0, VOCAB, (steps, batch), device=device)
+    y = torch.randint(0, VOCAB, (steps * batch,), device=device)
 
     def forward():
         return dec(run(emb(x))).reshape(steps * batch, VOCAB)
