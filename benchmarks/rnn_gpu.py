@@ -9,7 +9,8 @@ The model is benchmarks/rnn.py's (embedding 64 -> LSTM or GRU -> linear decoder 
 
 and, at the largest size, minigrad on this machine's CPU (all cores) for the
 "GPU >= 10x CPU" comparison.  Every step ends with a device synchronisation, so
-a step's time is its whole work; figures are medians.  Needs a minigrad built with
+a step's time is its whole work; figures are medians.  PyTorch runs in true float32
+(TF32 off), as minigrad does.  Needs a minigrad built with
 MINIGRAD_CUDA=1 and a visible GPU (benchmarks/gpu_check.sh does both).
 
     python benchmarks/rnn_gpu.py                 # everything (a few minutes on an H100)
@@ -64,6 +65,11 @@ def main():
     import minigrad as mg
     mg.cuda.require("benchmarks/rnn_gpu.py")
     torch = common.optional_torch()
+    if torch is not None:
+        # true float32 on both sides: PyTorch would otherwise let cuDNN and cuBLAS round
+        # the products' inputs to TF32 (10-bit mantissa), which minigrad never does
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     card = mg.cuda.get_device_name(0)
     print(f"{card} | minigrad {mg.BUILD_INFO} | torch {getattr(torch, '__version__', '-')}"
           f" (cuDNN {torch.backends.cudnn.version() if torch is not None else '-'})")
