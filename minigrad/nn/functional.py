@@ -23,6 +23,7 @@ from minigrad.ops import reduce as _reduce
 from minigrad.ops.common import kernels, same_device
 from minigrad.ops.elementwise import relu, sigmoid, tanh  # noqa: F401  (re-exported)
 from minigrad.ops.index import IndexAddToZeros, IndexSelect
+from minigrad.ops.linalg import addmm
 from minigrad.tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -52,11 +53,11 @@ def linear(input, weight, bias=None):
         raise ValueError(f"linear: input of shape {list(input.shape)} does not match weight of "
                          f"shape {list(weight.shape)} (expected input (*, {weight.shape[-1]}))")
     lead = input.shape[:-1]
-    x = input.reshape(-1, input.shape[-1]) if input.ndim > 2 else input
-    out = x @ weight.t()  # the transpose is a view: gemm reads it through its flags
-    if bias is not None:
-        out = out + bias
-    return out.reshape(lead + (weight.shape[0],)) if input.ndim > 2 else out
+    x = input.reshape(-1, input.shape[-1]) if input.ndim != 2 else input
+    # the transpose is a view: gemm reads it through its flags; with a bias, addmm
+    # adds the product onto the broadcast bias in the same gemm
+    out = x @ weight.t() if bias is None else addmm(bias, x, weight.t())
+    return out.reshape(lead + (weight.shape[0],)) if input.ndim != 2 else out
 
 
 class Embedding(Function):

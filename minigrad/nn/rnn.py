@@ -27,6 +27,7 @@ from minigrad.nn import init
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
 from minigrad.ops.common import kernels
+from minigrad.ops.linalg import addmm
 from minigrad.ops.shape import cat, stack
 from minigrad.tensor import Tensor
 
@@ -51,20 +52,19 @@ def get_default_impl():
 # in PyTorch's order; biases (G*H,) or None.
 
 
-def _affine(x, w_t, b):
-    """x @ w_t + b for a weight already transposed to (in, out)."""
-    out = x @ w_t
-    return out if b is None else out + b
+def _affine(h, w_t, b):
+    """h @ w_t + b for h (B, in) and a weight already transposed to (in, out): one gemm."""
+    return h @ w_t if b is None else addmm(b, h, w_t)
 
 
 def rnn_tanh_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)"""
-    return rnn_step(_affine(x, w_ih.T, b_ih), h, w_hh.T, b_hh, "tanh")
+    return rnn_step(F.linear(x, w_ih, b_ih), h, w_hh.T, b_hh, "tanh")
 
 
 def rnn_relu_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
     """h' = relu(x W_ih^T + b_ih + h W_hh^T + b_hh)"""
-    return rnn_step(_affine(x, w_ih.T, b_ih), h, w_hh.T, b_hh, "relu")
+    return rnn_step(F.linear(x, w_ih, b_ih), h, w_hh.T, b_hh, "relu")
 
 
 def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -73,7 +73,7 @@ def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
         z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
         n = tanh(W_in x + b_in + r * (W_hn h + b_hn))   -- reset applied after the matmul
         h' = (1 - z) * n + z * h"""
-    return gru_step(_affine(x, w_ih.T, b_ih), h, w_hh.T, b_hh)
+    return gru_step(F.linear(x, w_ih, b_ih), h, w_hh.T, b_hh)
 
 
 def lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
@@ -82,7 +82,7 @@ def lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
         c' = f * c + i * g
         h' = o * tanh(c')          (then h' = h' W_hr^T when projected)
     Returns (h', c')."""
-    return lstm_step(_affine(x, w_ih.T, b_ih), h, c, w_hh.T, b_hh,
+    return lstm_step(F.linear(x, w_ih, b_ih), h, c, w_hh.T, b_hh,
                      None if w_hr is None else w_hr.T)
 
 
@@ -92,8 +92,14 @@ def lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
 # once, so its backward sums the steps' gradients in that layout and transposes the sum
 # once (a strided add of a (G*H, H) matrix at every step costs more than its gemm).
 
+def _gates(gi, h, w_hh_t, b_hh):
+    """gi + h W_hh^T + b_hh: the recurrent product added onto gi in the same gemm."""
+    pre = addmm(gi, h, w_hh_t)
+    return pre if b_hh is None else pre + b_hh
+
+
 def rnn_step(gi, h, w_hh_t, b_hh, nonlinearity):
-    pre = gi + _affine(h, w_hh_t, b_hh)
+    pre = _gates(gi, h, w_hh_t, b_hh)
     return pre.tanh() if nonlinearity == "tanh" else pre.relu()
 
 
@@ -107,7 +113,7 @@ def gru_step(gi, h, w_hh_t, b_hh):
 
 
 def lstm_step(gi, h, c, w_hh_t, b_hh, w_hr_t=None):
-    i, f, g, o = (gi + _affine(h, w_hh_t, b_hh)).chunk(4, -1)
+    i, f, g, o = _gates(gi, h, w_hh_t, b_hh).chunk(4, -1)
     c_next = f.sigmoid() * c + i.sigmoid() * g.tanh()
     h_next = o.sigmoid() * c_next.tanh()
     if w_hr_t is not None:
@@ -460,7 +466,7 @@ class RNNBase(Module):
             b_ih, b_hh = (b_hh if b_ih is None else b_ih + b_hh), None
         # The input projection of every step at once, then one view per step (unbind: its
         # backward stacks the steps' gradients in one buffer).
-        gi = _affine(x, w_ih.T, b_ih).unbind(0)
+        gi = F.linear(x, w_ih, b_ih).unbind(0)
         ys = [None] * x.shape[0]
         for t in steps:
             if self.mode == "LSTM":

@@ -7,7 +7,7 @@ from minigrad.ops.elementwise import (  # noqa: F401
     neg, pow, rdiv, reciprocal, relu, rpow, rsub, sigmoid, sign, sqrt, square, sub, tanh, where)
 from minigrad.ops.reduce import (  # noqa: F401
     amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum, var)
-from minigrad.ops.linalg import matmul, mm  # noqa: F401
+from minigrad.ops.linalg import addmm, matmul, mm  # noqa: F401
 from minigrad.ops.shape import (  # noqa: F401
     broadcast_to, cat, chunk, clone, concatenate, contiguous, expand, expand_as, flatten, narrow,
     permute, reshape, select, split, squeeze, stack, swapaxes, t, transpose, unbind, unflatten,
@@ -24,7 +24,7 @@ TENSOR_METHODS = (
     "square", "sub", "tanh",
     "amax", "amin", "argmax", "argmin", "log_softmax", "logsumexp", "max", "mean", "min",
     "softmax", "std", "sum", "var",
-    "matmul", "mm",
+    "addmm", "matmul", "mm",
     "broadcast_to", "chunk", "clone", "contiguous", "expand", "expand_as", "flatten", "narrow",
     "permute", "reshape", "select", "split", "squeeze", "swapaxes", "t", "transpose", "unbind",
     "unflatten", "unsqueeze", "view", "index_select",

@@ -1,4 +1,5 @@
-"""Matrix multiplication, with numpy's rules for vectors and batch dims."""
+"""Matrix multiplication, with numpy's rules for vectors and batch dims, and addmm
+(a matrix product added onto another tensor in the same gemm)."""
 from minigrad.autograd.function import Function
 from minigrad.ops.common import kernels, same_device, shape_str, unbroadcast
 
@@ -58,3 +59,59 @@ def mm(a, b):
     if a.ndim != 2 or b.ndim != 2:
         raise ValueError(f"mm: expected 2-D tensors, got shapes {shape_str(a, b)}")
     return MatMul.apply(a, b)
+
+
+class AddMM(Function):
+    """out = beta * input + alpha * (mat1 @ mat2): mat1 (m, k), mat2 (k, n), input
+    broadcastable to (m, n) (a bias row (n,), a full (m, n), ...).
+
+    One gemm does it all: out starts as beta * input, and the product is added onto
+    it by the kernel (its own beta = 1), so a Linear layer's bias or an RNN step's
+    input projection costs no separate pass.  beta = 0 ignores input (NaN included).
+    d/dinput = beta * g (summed back to input's shape), d/dmat1 = alpha * g @ mat2^T,
+    d/dmat2 = alpha * mat1^T @ g."""
+
+    def forward(self, input, mat1, mat2, beta, alpha):
+        self.save_for_backward(input, mat1, mat2)
+        self.beta, self.alpha = beta, alpha
+        if not (input.dtype == mat1.dtype == mat2.dtype):
+            raise TypeError(f"addmm: expected one dtype, got {input.dtype}, {mat1.dtype} and "
+                            f"{mat2.dtype}")
+        if not (input.device is mat1.device is mat2.device):
+            same_device("addmm", input, mat1, mat2)
+        if mat1.ndim != 2 or mat2.ndim != 2 or mat1.shape[1] != mat2.shape[0]:
+            raise ValueError(f"addmm: expected matrices (m, k) and (k, n), got "
+                             f"{shape_str(mat1, mat2)}")
+        shape = (mat1.shape[0], mat2.shape[1])
+        k = kernels(mat1)
+        out = k.empty(shape, mat1.dtype)
+        if beta != 0:
+            try:
+                source = k.broadcast_to(input._array, shape)
+            except ValueError:
+                raise ValueError(f"addmm: input of shape {list(input.shape)} does not broadcast "
+                                 f"to the product's shape {list(shape)}") from None
+            k.copy_into(source, out)
+            if beta != 1:
+                k.binary_scalar("mul", out, beta, out=out)
+        return k.gemm(mat1._array, mat2._array, alpha=alpha, beta=1.0 if beta != 0 else 0.0,
+                      out=out)
+
+    def backward(self, g):
+        input, mat1, mat2 = self.saved_tensors
+        gi = g1 = g2 = None
+        if self.inputs[0] is not None:
+            gi = unbroadcast(g if self.beta == 1 else g * self.beta, input.shape)
+        ga = g if self.alpha == 1 else g * self.alpha
+        if self.inputs[1] is not None:
+            g1 = ga @ mat2.mT
+        if self.inputs[2] is not None:
+            g2 = mat1.mT @ ga
+        return gi, g1, g2
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat1 @ mat2) in one gemm (PyTorch's addmm): mat1 (m, k),
+    mat2 (k, n), input broadcastable to (m, n)."""
+    from minigrad.ops.common import as_tensor_like
+    return AddMM.apply(as_tensor_like(input, mat1), mat1, mat2, float(beta), float(alpha))

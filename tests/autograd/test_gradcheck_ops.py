@@ -109,6 +109,28 @@ def test_matmul_transposed_operands():
     assert gradgradcheck(lambda a, b: (a.T @ b.T).tanh(), (a, b))
 
 
+@pytest.mark.parametrize("input_shape", [(5,), (1, 5), (3, 1), (3, 5), ()], ids=str)
+@pytest.mark.parametrize("beta, alpha", [(1, 1), (0.5, -2.0)])
+def test_addmm(input_shape, beta, alpha):
+    c, a, w = leaf(*input_shape), leaf(3, 4, seed=2), leaf(5, 4, seed=3)
+    fn = lambda c, a, w: mg.addmm(c, a, w.T, beta=beta, alpha=alpha)  # noqa: E731
+    assert gradcheck(fn, (c, a, w))
+    assert gradgradcheck(fn, (c, a, w))
+    expected = beta * c.detach().numpy() + alpha * a.detach().numpy() @ w.detach().numpy().T
+    np.testing.assert_allclose(fn(c, a, w).detach().numpy(), expected, rtol=1e-12)
+
+
+def test_addmm_beta_zero_ignores_input_and_bad_shapes_are_named():
+    nan = mg.full((3, 5), float("nan"), dtype=mg.float64)
+    a, w = leaf(3, 4), leaf(4, 5, seed=1)
+    out = mg.addmm(nan, a, w, beta=0)
+    np.testing.assert_allclose(out.detach().numpy(), a.detach().numpy() @ w.detach().numpy())
+    with pytest.raises(ValueError, match=r"addmm: input of shape \[4\] does not broadcast"):
+        mg.addmm(leaf(4), a, w)
+    with pytest.raises(ValueError, match=r"addmm: expected matrices"):
+        mg.addmm(leaf(5), a, leaf(3, 5))
+
+
 def test_shape_ops():
     x = leaf(2, 3, 4)
     for fn in [lambda x: x.reshape(6, 4), lambda x: x.view(-1), lambda x: x.transpose(0, 2),
