@@ -390,8 +390,10 @@ def part_one():
         "### 1.1 The forward pass is recorded on a tape", "",
         "Every op applied to a tensor that needs a gradient is recorded as a node: its inputs, "
         "its outputs (`%id`), their shapes. With `impl='composed'` the LSTM is written from "
-        "primitive ops (`minigrad/nn/rnn.py: lstm_cell`), so each time step appears as its "
-        "matmuls, the four gate slices, the sigmoids and tanhs and the products that update "
+        "primitive ops (`minigrad/nn/rnn.py: lstm_step`): the input projection of both steps "
+        "comes first (one `AddMM`, split per step), then each time step appears as its "
+        "recurrent product (an `AddMM` that adds `h W_hh^T` onto that step's projection), "
+        "the four gate slices (`Split`), the sigmoids and tanhs and the products that update "
         f"`c` and `h`: **{n_composed} operations** for two time steps.", "",
         code_block(str(composed["tape"])),
         f"With `impl='fused'` (the default) the same layer is **one** op, `FusedRNNLayer`: one C "
