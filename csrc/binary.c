@@ -3,57 +3,36 @@
  *
  * Broadcasting arrives as element strides over the output's shape (0 on a
  * broadcast dim, negative for reversed views).  Before looping we simplify
- * that description: size-1 dims are dropped and neighbouring dims that every
- * operand walks contiguously are merged, so (N, C) + (N, C) becomes one flat
- * row and (N, C) + (C,) becomes N rows of C.  The typed loops
- * (binary_typed.inc, compiled once per dtype) then only ever see rows with a
- * stride per operand, and pick a fast loop when the strides are 1 or 0.
+ * that description (layout.h, shared with the CUDA kernels): size-1 dims are
+ * dropped and neighbouring dims that every operand walks contiguously are
+ * merged, so (N, C) + (N, C) becomes one flat row and (N, C) + (C,) becomes N
+ * rows of C.  The typed loops (binary_typed.inc, compiled once per dtype)
+ * then only ever see rows with a stride per operand, and pick a fast loop
+ * when the strides are 1 or 0.  The argument checks are elementwise_args.h's.
  */
 #include <math.h>
 #include <string.h>
 #include <tgmath.h>
 
 #include "core.h"
+#include "elementwise_args.h"
+#include "layout.h"
 
 /* ---- layout: a simplified shape walked by up to three operands ---------- */
 
-/* Most operands a kernel here reads (where: cond, a, b). */
-#define MAX_OPERANDS 3
-
 typedef struct {
-    int ndim;                                  /* >= 1 after simplify() */
-    int nops;                                  /* operands read */
+    int ndim;                                            /* >= 1 after simplify() */
+    int nops;                                            /* operands read */
     int64_t shape[MG_MAX_DIMS];
-    int64_t strides[MAX_OPERANDS][MG_MAX_DIMS]; /* elements */
+    int64_t strides[MG_LAYOUT_MAX_OPERANDS][MG_MAX_DIMS]; /* elements */
 } layout;
 
-/* Fill `L` from the caller's description of a non-empty output: drop size-1
- * dims and merge dim d into d-1 where every operand has
- * stride[d-1] == stride[d] * shape[d] (the output, being contiguous, always does). */
+/* Fill `L` from the caller's description of a non-empty output, simplified
+ * (mg_layout_merge_dims; the output, being contiguous, never stops a merge). */
 static void simplify(layout *L, int ndim, const int64_t *shape, int nops,
                      const int64_t *const strides[]) {
-    int nd = 0;
     L->nops = nops;
-    for (int d = 0; d < ndim; d++) {
-        if (shape[d] == 1) continue;
-        int merge = nd > 0;
-        for (int k = 0; k < nops && merge; k++)
-            merge = L->strides[k][nd - 1] == strides[k][d] * shape[d];
-        if (merge) {
-            L->shape[nd - 1] *= shape[d];
-            for (int k = 0; k < nops; k++) L->strides[k][nd - 1] = strides[k][d];
-        } else {
-            L->shape[nd] = shape[d];
-            for (int k = 0; k < nops; k++) L->strides[k][nd] = strides[k][d];
-            nd++;
-        }
-    }
-    if (nd == 0) { /* a single element: one row of length 1 */
-        L->shape[0] = 1;
-        for (int k = 0; k < nops; k++) L->strides[k][0] = 0;
-        nd = 1;
-    }
-    L->ndim = nd;
+    L->ndim = mg_layout_merge_dims(ndim, shape, nops, strides, L->shape, L->strides);
 }
 
 /* Position of a walk over the layout in rows: the multi-index of the current
@@ -61,7 +40,7 @@ static void simplify(layout *L, int ndim, const int64_t *shape, int nops,
  * of that row, and the column inside the row where the walk starts. */
 typedef struct {
     int64_t index[MG_MAX_DIMS];
-    int64_t offset[MAX_OPERANDS];
+    int64_t offset[MG_LAYOUT_MAX_OPERANDS];
     int64_t col;
 } cursor;
 
@@ -98,24 +77,6 @@ static void cursor_next_row(const layout *L, cursor *c) {
 static inline int64_t chunk_count(int64_t n) { return (n + CHUNK - 1) / CHUNK; }
 static inline int64_t chunk_end(int64_t hi, int64_t n) { return hi * CHUNK < n ? hi * CHUNK : n; }
 
-/* ---- scalar conversions ------------------------------------------------- */
-
-/* A double that is exactly an int64 value, or -1 (caller reports MG_ERR_OP). */
-static int exact_int64(double v, int64_t *out) {
-    if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0)) return -1; /* NaN too */
-    if (v != floor(v)) return -1;
-    *out = (int64_t)v;
-    return 0;
-}
-
-/* Bounds for an integer clamp: the integers x with lo <= x are x >= ceil(lo). */
-static int64_t int64_bound(double v, int upper) {
-    v = upper ? floor(v) : ceil(v);
-    if (v >= 9223372036854775807.0) return INT64_MAX;
-    if (v <= -9223372036854775808.0) return INT64_MIN;
-    return (int64_t)v;
-}
-
 /* ---- typed loops ----------------------------------------------------------- */
 
 /* binary_typed.inc also reads T_IS_FLOAT and T_BITS, an unsigned integer of
@@ -142,48 +103,14 @@ typedef uint64_t bits_i64;
 
 /* ---- entry points ------------------------------------------------------- */
 
-static int check_binary_op(int dtype, int op) {
-    MG_CHECK(mg_dtype_size(dtype) != 0, MG_ERR_DTYPE);
-    MG_CHECK(op >= MG_ADD && op <= MG_GE, MG_ERR_OP);
-    /* integer division and powers have no one obvious meaning (floor? error on
-     * negative exponents?); the caller casts to float instead */
-    MG_CHECK(!(dtype == MG_INT64 && (op == MG_DIV || op == MG_POW)), MG_ERR_DTYPE);
-    return MG_OK;
-}
-
-/* Shared validation of a strided call; *n gets the output's element count. */
-static int check_strided(int ndim, const int64_t *shape, int nops, const void *const data[],
-                         const int64_t *const strides[], const void *out, int64_t *n) {
-    int status = mg_check_shape(ndim, shape);
-    if (status != MG_OK) return status;
-    /* the element count must fit int64 (a corrupt shape could overflow it) */
-    int64_t count = 1;
-    for (int d = 0; d < ndim; d++) {
-        if (shape[d] == 0) { count = 0; break; }
-        MG_CHECK(count <= INT64_MAX / shape[d], MG_ERR_SIZE);
-        count *= shape[d];
-    }
-    *n = count;
-    if (count == 0) return MG_OK;
-    MG_CHECK(out != NULL, MG_ERR_NULL);
-    for (int k = 0; k < nops; k++) {
-        MG_CHECK(data[k] != NULL, MG_ERR_NULL);
-        MG_CHECK(ndim == 0 || strides[k] != NULL, MG_ERR_NULL);
-    }
-    return MG_OK;
-}
-
 int mg_binary(int dtype, int op, int ndim, const int64_t *shape,
               const void *a, const int64_t *a_strides,
               const void *b, const int64_t *b_strides, void *out) {
-    int status = check_binary_op(dtype, op);
-    if (status != MG_OK) return status;
-    const void *data[2] = {a, b};
-    const int64_t *strides[2] = {a_strides, b_strides};
     int64_t n;
-    status = check_strided(ndim, shape, 2, data, strides, out, &n);
+    int status = mg_binary_check_args(dtype, op, ndim, shape, a, a_strides, b, b_strides, out, &n);
     if (status != MG_OK || n == 0) return status;
 
+    const int64_t *strides[2] = {a_strides, b_strides};
     layout L;
     simplify(&L, ndim, shape, 2, strides);
     switch (dtype) {
@@ -196,13 +123,9 @@ int mg_binary(int dtype, int op, int ndim, const int64_t *shape,
 
 int mg_binary_scalar(int dtype, int op, int64_t n, const void *a, double s,
                      int scalar_first, void *out) {
-    int status = check_binary_op(dtype, op);
-    if (status != MG_OK) return status;
-    MG_CHECK(n >= 0, MG_ERR_SIZE);
-    int64_t s_int = 0;
-    if (dtype == MG_INT64) MG_CHECK(exact_int64(s, &s_int) == 0, MG_ERR_OP);
-    if (n == 0) return MG_OK;
-    MG_CHECK(a != NULL && out != NULL, MG_ERR_NULL);
+    int64_t s_int;
+    int status = mg_binary_scalar_check_args(dtype, op, n, a, s, out, &s_int);
+    if (status != MG_OK || n == 0) return status;
     switch (dtype) {
     case MG_FLOAT32: binary_scalar_f32(op, n, a, (float)s, scalar_first, out); break;
     case MG_FLOAT64: binary_scalar_f64(op, n, a, s, scalar_first, out); break;
@@ -215,13 +138,12 @@ int mg_where(int dtype, int ndim, const int64_t *shape,
              const void *cond, const int64_t *cond_strides,
              const void *a, const int64_t *a_strides,
              const void *b, const int64_t *b_strides, void *out) {
-    MG_CHECK(mg_dtype_size(dtype) != 0, MG_ERR_DTYPE);
-    const void *data[3] = {cond, a, b};
-    const int64_t *strides[3] = {cond_strides, a_strides, b_strides};
     int64_t n;
-    int status = check_strided(ndim, shape, 3, data, strides, out, &n);
+    int status = mg_where_check_args(dtype, ndim, shape, cond, cond_strides, a, a_strides, b,
+                                     b_strides, out, &n);
     if (status != MG_OK || n == 0) return status;
 
+    const int64_t *strides[3] = {cond_strides, a_strides, b_strides};
     layout L;
     simplify(&L, ndim, shape, 3, strides);
     switch (dtype) {
@@ -233,26 +155,20 @@ int mg_where(int dtype, int ndim, const int64_t *shape,
 }
 
 int mg_clamp(int dtype, int64_t n, const void *x, double lo, double hi, void *out) {
-    MG_CHECK(mg_dtype_size(dtype) != 0, MG_ERR_DTYPE);
-    MG_CHECK(n >= 0, MG_ERR_SIZE);
-    /* a NaN bound has no integer meaning; for floats it makes every output NaN */
-    MG_CHECK(dtype != MG_INT64 || (lo == lo && hi == hi), MG_ERR_OP);
-    if (n == 0) return MG_OK;
-    MG_CHECK(x != NULL && out != NULL, MG_ERR_NULL);
+    int status = mg_clamp_check_args(dtype, n, x, lo, hi, out);
+    if (status != MG_OK || n == 0) return status;
     switch (dtype) {
     case MG_FLOAT32: clamp_f32(n, x, (float)lo, (float)hi, out); break;
     case MG_FLOAT64: clamp_f64(n, x, lo, hi, out); break;
-    default: clamp_i64(n, x, int64_bound(lo, 0), int64_bound(hi, 1), out); break;
+    default: clamp_i64(n, x, mg_int64_bound(lo, 0), mg_int64_bound(hi, 1), out); break;
     }
     return MG_OK;
 }
 
 int mg_clamp_backward(int dtype, int64_t n, const void *x, double lo, double hi,
                       const void *gy, void *gx) {
-    MG_CHECK(mg_is_float_dtype(dtype), MG_ERR_DTYPE); /* integers carry no gradient */
-    MG_CHECK(n >= 0, MG_ERR_SIZE);
-    if (n == 0) return MG_OK;
-    MG_CHECK(x != NULL && gy != NULL && gx != NULL, MG_ERR_NULL);
+    int status = mg_clamp_backward_check_args(dtype, n, x, gy, gx);
+    if (status != MG_OK || n == 0) return status;
     /* the same float32-rounded bounds as the forward pass, so the gradient
      * flows exactly where the forward passed x through */
     if (dtype == MG_FLOAT32)

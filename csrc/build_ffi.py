@@ -22,8 +22,8 @@ environment:
 How the CUDA variant is built: cffi calls the build_ext command's ``pre_run``
 hook (setup.py) just before it writes the C source; the hook calls
 ``ffi.minigrad_pre_run``, defined here, which compiles each .cu file to
-build/cuda/<name>.o (only when the .cu file, a CUDA header or minigrad.h is
-newer than the object, or the nvcc command changed) and hands the objects to
+build/cuda/<name>.o (only when the .cu file, a CUDA header or a csrc/*.h header
+is newer than the object, or the nvcc command changed) and hands the objects to
 the linker.  Without MINIGRAD_CUDA=1 nothing CUDA is looked for, so editable
 installs and default builds never need nvcc.
 
@@ -202,9 +202,10 @@ def cuda_sources():
 
 
 def cuda_headers():
-    """Everything a .cu file may include: a change to any of them recompiles them all."""
+    """Everything a .cu file may include (the CUDA headers, and csrc/*.h: minigrad.h and the
+    checks shared with the C core): a change to any of them recompiles them all."""
     return sorted(glob.glob(os.path.join(CUDA_SRC, "*.cuh")) + glob.glob(os.path.join(CUDA_SRC, "*.h"))
-                  + [HEADER])
+                  + glob.glob(os.path.join(CSRC, "*.h")))
 
 
 def object_is_stale(obj, source, headers, command):

@@ -1,8 +1,8 @@
 /*
  * core.h -- private helpers shared by the C core's files: argument checks,
  * dtype sizes, parallel loops and column tiles.  Not part of the public API.
- * (simd.h holds the vectorisation switches, for_each_float.h the per-dtype
- * instantiation of typed files.)
+ * (check.h holds the checks the CUDA files share, simd.h the vectorisation
+ * switches, for_each_float.h the per-dtype instantiation of typed files.)
  */
 #ifndef MINIGRAD_CORE_H
 #define MINIGRAD_CORE_H
@@ -10,17 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "check.h" /* MG_CHECK, MG_MAX_DIMS, dtype and shape checks (shared with CUDA) */
 #include "minigrad.h"
-
-/* Return `status` from the calling function when `cond` is false. */
-#define MG_CHECK(cond, status) \
-    do {                       \
-        if (!(cond)) return (status); \
-    } while (0)
-
-/* Most tensors we see have at most this many dims; kernels that walk strides
- * reject larger ranks with MG_ERR_SIZE rather than allocate. */
-#define MG_MAX_DIMS 16
 
 /* Loops shorter than this stay serial: thread start-up costs more than it saves. */
 #define MG_OMP_MIN_WORK 32768
@@ -80,28 +71,6 @@ static inline int64_t mg_range_grain(int64_t n, int64_t work) {
         __VA_ARGS__;                              \
     } while (0)
 #endif
-
-static inline int mg_is_float_dtype(int dtype) {
-    return dtype == MG_FLOAT32 || dtype == MG_FLOAT64;
-}
-
-/* Bytes per element, or 0 for an unknown dtype. */
-static inline size_t mg_dtype_size(int dtype) {
-    switch (dtype) {
-    case MG_FLOAT32: return 4;
-    case MG_FLOAT64: return 8;
-    case MG_INT64: return 8;
-    default: return 0;
-    }
-}
-
-/* Checks shared by strided kernels: rank in range, non-negative sizes. */
-static inline int mg_check_shape(int ndim, const int64_t *shape) {
-    MG_CHECK(ndim >= 0 && ndim <= MG_MAX_DIMS, MG_ERR_SIZE);
-    MG_CHECK(ndim == 0 || shape != NULL, MG_ERR_NULL);
-    for (int d = 0; d < ndim; d++) MG_CHECK(shape[d] >= 0, MG_ERR_SIZE);
-    return MG_OK;
-}
 
 /* Kernels over x viewed as (outer, n, inner) with inner > 1 hand each task a
  * tile: `width` neighbouring columns (fewer at the end of a row) of one outer

@@ -11,6 +11,7 @@
 #include "blas.h"
 #include "core.h"
 #include "gemm.h"
+#include "gemm_args.h"
 
 /* C = beta * C over one (m, n) matrix with row stride ldc; beta == 0 writes
  * zeros without reading C (so NaN or garbage in C does not survive). */
@@ -35,29 +36,18 @@ int mg_gemm_prepare(int dtype, int trans_a, int trans_b, int64_t batch,
                     const void *a, int64_t lda, int64_t stride_a,
                     const void *b, int64_t ldb, int64_t stride_b,
                     double beta, void *c, int64_t ldc, int64_t stride_c, int *done) {
-    *done = 1;
-    MG_CHECK(mg_is_float_dtype(dtype), MG_ERR_DTYPE);
-    MG_CHECK((trans_a == 0 || trans_a == 1) && (trans_b == 0 || trans_b == 1), MG_ERR_OP);
-    MG_CHECK(batch >= 0 && m >= 0 && n >= 0 && k >= 0, MG_ERR_SIZE);
-    /* Row-major: a row of the stored matrix holds its column count. */
-    MG_CHECK(lda >= (trans_a ? m : k) && ldb >= (trans_b ? k : n) && ldc >= n, MG_ERR_SIZE);
-    MG_CHECK(stride_a >= 0 && stride_b >= 0 && stride_c >= 0, MG_ERR_SIZE);
-    if (batch == 0 || m == 0 || n == 0) return MG_OK;
-    /* Distinct batch entries must not share an element of C: they may be
-     * written by different threads. */
-    if (batch > 1) MG_CHECK(stride_c >= (m - 1) * ldc + n, MG_ERR_SIZE);
-    MG_CHECK(c != NULL, MG_ERR_NULL);
-    if (k == 0 || alpha == 0) { /* op(A) @ op(B) contributes nothing: C = beta * C */
-        for (int64_t i = 0; i < batch; i++) {
-            if (dtype == MG_FLOAT32)
-                scale_f32(m, n, (float)beta, (float *)c + i * stride_c, ldc);
-            else
-                scale_f64(m, n, beta, (double *)c + i * stride_c, ldc);
-        }
-        return MG_OK;
+    int work;
+    const int status = mg_gemm_check_args(dtype, trans_a, trans_b, batch, m, n, k, alpha, a, lda,
+                                          stride_a, b, ldb, stride_b, c, ldc, stride_c, &work);
+    *done = work != MG_GEMM_MULTIPLY;
+    if (status != MG_OK || work != MG_GEMM_SCALE_C) return status;
+    /* op(A) @ op(B) contributes nothing: C = beta * C */
+    for (int64_t i = 0; i < batch; i++) {
+        if (dtype == MG_FLOAT32)
+            scale_f32(m, n, (float)beta, (float *)c + i * stride_c, ldc);
+        else
+            scale_f64(m, n, beta, (double *)c + i * stride_c, ldc);
     }
-    MG_CHECK(a != NULL && b != NULL, MG_ERR_NULL);
-    *done = 0;
     return MG_OK;
 }
 

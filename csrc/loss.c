@@ -7,33 +7,21 @@
  * The forward is mg_softmax's log_softmax (vectorised, rows in parallel)
  * followed by a light pass that picks each row's loss out of the
  * log-probabilities; the backward is one vectorised pass (vecmath.h's exp).
- * The typed loops live in loss_typed.inc; this file checks arguments --
- * every target before anything is written -- and dispatches on dtype.
+ * The typed loops live in loss_typed.inc; this file checks arguments
+ * (loss_args.h, shared with loss.cu) and every target before anything is
+ * written, and dispatches on dtype.
  */
 #include "vecmath.h" /* first: it brings simd.h's no-trapping-math */
 
 #include <math.h>
 
 #include "core.h"
+#include "loss_args.h"
 
 #define DOT_LANES 8 /* double accumulators of the smoothing term's sum */
 
 #define MG_TYPED_FILE "loss_typed.inc"
 #include "for_each_float.h"
-
-/* Sizes, smoothing and pointers shared by forward and backward. */
-static int check_cross_entropy(int dtype, int64_t n, int64_t c, double label_smoothing,
-                               const int64_t *target, const void *rows_in, const void *rows_out) {
-    MG_CHECK(mg_is_float_dtype(dtype), MG_ERR_DTYPE);
-    MG_CHECK(n >= 0 && c >= 0, MG_ERR_SIZE);
-    MG_CHECK(c == 0 || n <= INT64_MAX / c, MG_ERR_SIZE);
-    /* PyTorch accepts smoothing in [0, 1]; NaN fails both comparisons. */
-    MG_CHECK(label_smoothing >= 0 && label_smoothing <= 1, MG_ERR_OP);
-    if (n == 0) return MG_OK;
-    MG_CHECK(target != NULL, MG_ERR_NULL);
-    MG_CHECK(c == 0 || (rows_in != NULL && rows_out != NULL), MG_ERR_NULL);
-    return MG_OK;
-}
 
 /* Every target in [0, c) or equal to ignore_index (one pass, before any write). */
 static int check_targets(int64_t n, int64_t c, const int64_t *target, int64_t ignore_index) {
@@ -48,10 +36,9 @@ int mg_cross_entropy(int dtype, int64_t n, int64_t c, const void *logits,
                      const int64_t *target, const void *weight,
                      int64_t ignore_index, double label_smoothing,
                      void *loss, void *row_weight, void *log_probs) {
-    int status = check_cross_entropy(dtype, n, c, label_smoothing, target, logits, log_probs);
-    if (status != MG_OK) return status;
-    if (n == 0) return MG_OK;
-    MG_CHECK(loss != NULL && row_weight != NULL, MG_ERR_NULL);
+    int status = mg_cross_entropy_forward_check_args(dtype, n, c, label_smoothing, logits, target,
+                                                     loss, row_weight, log_probs);
+    if (status != MG_OK || n == 0) return status;
     status = check_targets(n, c, target, ignore_index);
     if (status != MG_OK) return status;
     status = mg_softmax(dtype, 1, n, c, 1, logits, log_probs); /* no-op when c == 0 */
@@ -69,11 +56,9 @@ int mg_cross_entropy_backward(int dtype, int64_t n, int64_t c, const void *log_p
                               const int64_t *target, const void *weight,
                               int64_t ignore_index, double label_smoothing,
                               const void *grad_loss, void *grad_logits) {
-    int status = check_cross_entropy(dtype, n, c, label_smoothing, target, log_probs,
-                                     grad_logits);
-    if (status != MG_OK) return status;
-    if (n == 0) return MG_OK;
-    MG_CHECK(grad_loss != NULL, MG_ERR_NULL);
+    int status = mg_cross_entropy_backward_check_args(dtype, n, c, label_smoothing, log_probs,
+                                                      target, grad_loss, grad_logits);
+    if (status != MG_OK || n == 0) return status;
     status = check_targets(n, c, target, ignore_index);
     if (status != MG_OK) return status;
     if (dtype == MG_FLOAT32)

@@ -3,11 +3,8 @@
  * the sum |x|^p behind gradient-norm clipping.
  *
  * Each update reads and writes every state array once, in place.  The typed
- * loops live in optim_typed.inc; this file checks arguments and dispatches.
- * Hyper-parameter ranges (lr >= 0, ...) are the Python optimizer's business;
- * here we reject only what would make the arithmetic meaningless (a step
- * count below 1, Adam betas outside [0, 1), which divide by zero in the bias
- * correction) or an update that needs a state array it was not given.
+ * loops live in optim_typed.inc; this file checks arguments (optim_args.h,
+ * shared with the CUDA updates: what is rejected, and why) and dispatches.
  *
  * Speed note: gcc vectorises the Adam/Adagrad/RMSprop loops only when built
  * with -fno-math-errno; otherwise it keeps a scalar errno branch beside each
@@ -17,6 +14,7 @@
 #include <tgmath.h>
 
 #include "core.h"
+#include "optim_args.h"
 
 /* The update loops are independent per element: let OpenMP split them across
  * threads and vectorise them without runtime alias checks (in-place updates
@@ -34,24 +32,11 @@
 #define MG_TYPED_FILE "optim_typed.inc"
 #include "for_each_float.h"
 
-/* Checks shared by every update: a float dtype, n >= 0, and the arrays every
- * update reads and writes. */
-static int check_update(int dtype, int64_t n, const void *param, const void *grad) {
-    MG_CHECK(mg_is_float_dtype(dtype), MG_ERR_DTYPE);
-    MG_CHECK(n >= 0, MG_ERR_SIZE);
-    MG_CHECK(n == 0 || (param != NULL && grad != NULL), MG_ERR_NULL);
-    return MG_OK;
-}
-
 int mg_sgd_step(int dtype, int64_t n, void *param, const void *grad, void *buf,
                 double lr, double momentum, double dampening, double weight_decay,
                 int nesterov, int maximize, int first_step) {
-    int status = check_update(dtype, n, param, grad);
-    if (status != MG_OK) return status;
-    /* PyTorch refuses Nesterov without momentum or with dampening. */
-    MG_CHECK(!nesterov || (momentum > 0 && dampening == 0), MG_ERR_OP);
-    if (n == 0) return MG_OK;
-    MG_CHECK(momentum == 0 || buf != NULL, MG_ERR_NULL);
+    int status = mg_sgd_check_args(dtype, n, param, grad, buf, momentum, dampening, nesterov);
+    if (status != MG_OK || n == 0) return status;
     if (dtype == MG_FLOAT32)
         sgd_step_f32(n, param, grad, buf, lr, momentum, dampening, weight_decay, nesterov,
                      maximize, first_step);
@@ -65,12 +50,8 @@ int mg_adam_step(int dtype, int64_t n, void *param, const void *grad,
                  void *exp_avg, void *exp_avg_sq, void *max_exp_avg_sq,
                  double lr, double beta1, double beta2, double eps,
                  double weight_decay, int decoupled_wd, int64_t step, int maximize) {
-    int status = check_update(dtype, n, param, grad);
-    if (status != MG_OK) return status;
-    MG_CHECK(step >= 1, MG_ERR_OP);
-    MG_CHECK(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, MG_ERR_OP);
-    if (n == 0) return MG_OK;
-    MG_CHECK(exp_avg != NULL && exp_avg_sq != NULL, MG_ERR_NULL);
+    int status = mg_adam_check_args(dtype, n, param, grad, exp_avg, exp_avg_sq, beta1, beta2, step);
+    if (status != MG_OK || n == 0) return status;
     if (dtype == MG_FLOAT32)
         adam_step_f32(n, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2,
                       eps, weight_decay, decoupled_wd, step, maximize);
@@ -83,11 +64,8 @@ int mg_adam_step(int dtype, int64_t n, void *param, const void *grad,
 int mg_adagrad_step(int dtype, int64_t n, void *param, const void *grad, void *state_sum,
                     double lr, double lr_decay, double weight_decay, double eps,
                     int64_t step, int maximize) {
-    int status = check_update(dtype, n, param, grad);
-    if (status != MG_OK) return status;
-    MG_CHECK(step >= 1, MG_ERR_OP);
-    if (n == 0) return MG_OK;
-    MG_CHECK(state_sum != NULL, MG_ERR_NULL);
+    int status = mg_adagrad_check_args(dtype, n, param, grad, state_sum, step);
+    if (status != MG_OK || n == 0) return status;
     if (dtype == MG_FLOAT32)
         adagrad_step_f32(n, param, grad, state_sum, lr, lr_decay, weight_decay, eps, step,
                          maximize);
@@ -100,11 +78,8 @@ int mg_adagrad_step(int dtype, int64_t n, void *param, const void *grad, void *s
 int mg_rmsprop_step(int dtype, int64_t n, void *param, const void *grad, void *square_avg,
                     void *momentum_buf, void *grad_avg, double lr, double alpha, double eps,
                     double weight_decay, double momentum, int maximize) {
-    int status = check_update(dtype, n, param, grad);
-    if (status != MG_OK) return status;
-    if (n == 0) return MG_OK;
-    MG_CHECK(square_avg != NULL, MG_ERR_NULL);
-    MG_CHECK(!(momentum > 0) || momentum_buf != NULL, MG_ERR_NULL);
+    int status = mg_rmsprop_check_args(dtype, n, param, grad, square_avg, momentum_buf, momentum);
+    if (status != MG_OK || n == 0) return status;
     if (dtype == MG_FLOAT32)
         rmsprop_step_f32(n, param, grad, square_avg, momentum_buf, grad_avg, lr, alpha, eps,
                          weight_decay, momentum, maximize);
@@ -115,11 +90,8 @@ int mg_rmsprop_step(int dtype, int64_t n, void *param, const void *grad, void *s
 }
 
 int mg_norm_pow(int dtype, int64_t n, const void *x, double p, double *out) {
-    MG_CHECK(mg_is_float_dtype(dtype), MG_ERR_DTYPE);
-    MG_CHECK(n >= 0, MG_ERR_SIZE);
-    MG_CHECK(p == p, MG_ERR_OP);
-    MG_CHECK(out != NULL, MG_ERR_NULL);
-    MG_CHECK(n == 0 || x != NULL, MG_ERR_NULL);
+    int status = mg_norm_pow_check_args(dtype, n, x, p, out);
+    if (status != MG_OK) return status;
     if (isinf(p)) {
         /* max |x| of nothing is 0 (|x| >= 0); min |x| of nothing has no value. */
         if (n == 0) {

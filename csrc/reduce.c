@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "reduce_args.h"
 #include "simd.h"
 
 #define LANES 16            /* independent accumulators of a contiguous row */
@@ -59,20 +60,10 @@ static inline int64_t min_i64(int64_t a, int64_t b) { return a < b ? a : b; }
 #undef IS_NAN
 #undef NAN_VALUE
 
-static int check_reduce(int dtype, int64_t outer, int64_t n, int64_t inner) {
-    MG_CHECK(mg_dtype_size(dtype) != 0, MG_ERR_DTYPE);
-    MG_CHECK(outer >= 0 && n >= 0 && inner >= 0, MG_ERR_SIZE);
-    return MG_OK;
-}
-
 int mg_reduce(int dtype, int op, int64_t outer, int64_t n, int64_t inner,
               const void *x, void *out) {
-    int status = check_reduce(dtype, outer, n, inner);
-    if (status != MG_OK) return status;
-    MG_CHECK(op == MG_SUM || op == MG_MAX || op == MG_MIN, MG_ERR_OP);
-    if (op != MG_SUM) MG_CHECK(n > 0, MG_ERR_EMPTY);
-    if (outer == 0 || inner == 0) return MG_OK;
-    MG_CHECK(out != NULL && (n == 0 || x != NULL), MG_ERR_NULL);
+    int status = mg_reduce_check_args(dtype, op, outer, n, inner, x, out);
+    if (status != MG_OK || outer == 0 || inner == 0) return status;
     switch (dtype) {
     case MG_FLOAT32: return reduce_f32(op, outer, n, inner, x, out);
     case MG_FLOAT64: return reduce_f64(op, outer, n, inner, x, out);
@@ -82,12 +73,8 @@ int mg_reduce(int dtype, int op, int64_t outer, int64_t n, int64_t inner,
 
 int mg_arg_reduce(int dtype, int op, int64_t outer, int64_t n, int64_t inner,
                   const void *x, int64_t *out) {
-    int status = check_reduce(dtype, outer, n, inner);
-    if (status != MG_OK) return status;
-    MG_CHECK(op == MG_ARGMAX || op == MG_ARGMIN, MG_ERR_OP);
-    MG_CHECK(n > 0, MG_ERR_EMPTY);
-    if (outer == 0 || inner == 0) return MG_OK;
-    MG_CHECK(x != NULL && out != NULL, MG_ERR_NULL);
+    int status = mg_arg_reduce_check_args(dtype, op, outer, n, inner, x, out);
+    if (status != MG_OK || outer == 0 || inner == 0) return status;
     int want_min = op == MG_ARGMIN;
     switch (dtype) {
     case MG_FLOAT32: arg_reduce_f32(want_min, outer, n, inner, x, out); break;

@@ -26,45 +26,7 @@
 #include "vecmath.h" /* first: the gate activations, and simd.h's no-trapping-math */
 #include "core.h"
 #include "gemm_packed.h"
-
-/* Sizes and inputs shared by forward and backward (pointers already checked). */
-struct rnn_problem {
-    int dtype, cell, reverse;
-    int64_t steps, B, n_in, H, G; /* steps is T (T names the element type in the .inc files) */
-    const void *x, *w_ih, *w_hh, *b_ih, *b_hh, *h0, *c0;
-    const int64_t *lengths;
-};
-
-/* Backward's extra inputs and its outputs (any output may be NULL). */
-struct rnn_grads {
-    const void *dy, *dh_n, *dc_n;
-    void *dx, *dw_ih, *dw_hh, *db_ih, *db_hh, *dh0, *dc0;
-};
-
-static int64_t gate_count(int cell) {
-    switch (cell) {
-    case MG_RNN_TANH:
-    case MG_RNN_RELU: return 1;
-    case MG_GRU: return 3;
-    case MG_LSTM: return 4;
-    default: return 0;
-    }
-}
-
-/* Whether sequence b takes step t (t < its length). */
-static inline int rnn_active(const struct rnn_problem *p, int64_t t, int64_t b) {
-    return p->lengths == NULL || t < p->lengths[b];
-}
-
-/* The row (t', b) of the step that ran just before step t of sequence b, or -1
- * when step t is that sequence's first (its previous state is h0/c0).  Forward
- * the previous step is t-1; reversed it is t+1, unless that lies past the
- * sequence's end: a reversed ragged sequence starts at its own last step. */
-static inline int64_t rnn_prev_row(const struct rnn_problem *p, int64_t t, int64_t b) {
-    const int64_t prev = p->reverse ? t + 1 : t - 1;
-    if (prev < 0 || prev >= p->steps || !rnn_active(p, prev, b)) return -1;
-    return prev * p->B + b;
-}
+#include "rnn_args.h" /* the problem, its checks, ragged sequences (shared with rnn.cu) */
 
 /* C (m, n) = op(A) op(B) + beta C with C contiguous (ldc == n).  An empty
  * inner dimension (k == 0) leaves beta C, so zeros when beta == 0: BLAS
@@ -89,7 +51,7 @@ static int rnn_gemm(int dtype, int trans_a, int trans_b, int64_t m, int64_t n, i
 /* Threads for the step loops: OpenMP's count, but no more than there are
  * blocks of RNN_ROWS_PER_THREAD rows, and one for small layers, where
  * starting the team costs more than the second thread saves. */
-static int rnn_step_threads(const struct rnn_problem *p) {
+static int rnn_step_threads(const struct mg_rnn_problem *p) {
 #ifdef _OPENMP
     const double work = (double)p->steps * (double)p->B * (double)(p->G * p->H) * (double)p->H;
     int64_t threads = omp_get_max_threads();
@@ -151,62 +113,26 @@ static inline void rnn_restore_fp_mode(unsigned mode) { (void)mode; }
 #define MG_TYPED_FILE "rnn_typed.inc" /* which includes rnn_cells_typed.inc first */
 #include "for_each_float.h"
 
-/* ---- argument checks ------------------------------------------------------ */
-
-/* Largest element count of any buffer the kernels address or allocate: small
- * enough that byte sizes and sums of a few such counts cannot overflow. */
-#define RNN_MAX_ELEMS (INT64_MAX / 64)
-
-/* a * b into *out; 0 when the product exceeds RNN_MAX_ELEMS (a, b >= 0). */
-static int mul_fits(int64_t a, int64_t b, int64_t *out) {
-    return !__builtin_mul_overflow(a, b, out) && *out <= RNN_MAX_ELEMS;
-}
+/* ---- argument checks (rnn_args.h) ------------------------------------------ */
 
 /* Workspace elements for (cell, T, B, H), or -1 when an argument is invalid
- * or the size is beyond RNN_MAX_ELEMS. */
+ * or the size is beyond MG_MAX_ELEMS. */
 int64_t mg_rnn_workspace_size(int cell, int64_t T_, int64_t B, int64_t H) {
-    const int64_t G = gate_count(cell);
+    const int64_t G = mg_rnn_gate_count(cell);
     if (G == 0 || T_ < 0 || B < 0 || H < 0) return -1;
     /* per (t, b) row: LSTM 4H gates + c + tanh c; GRU 3H gates + W_hn h + b_hn */
     const int64_t per_unit = cell == MG_LSTM ? 6 : (cell == MG_GRU ? 4 : 0);
     int64_t rows, row_size, size;
-    if (!mul_fits(T_, B, &rows) || !mul_fits(H, per_unit, &row_size) ||
-        !mul_fits(rows, row_size, &size))
+    if (!mg_mul_fits(T_, B, &rows) || !mg_mul_fits(H, per_unit, &row_size) ||
+        !mg_mul_fits(rows, row_size, &size))
         return -1;
     return size;
 }
 
-/* Checks everything forward and backward share and fills the problem.  c0
- * (and c_n, dc_n, dc0) are ignored for cells other than LSTM. */
-static int check_problem(struct rnn_problem *p, int dtype, int cell, int64_t T_, int64_t B,
-                         int64_t n_in, int64_t H, const void *x, const void *w_ih,
-                         const void *w_hh, const void *b_ih, const void *b_hh, const void *h0,
-                         const void *c0, const int64_t *lengths, int reverse) {
-    MG_CHECK(mg_is_float_dtype(dtype), MG_ERR_DTYPE);
-    const int64_t G = gate_count(cell);
-    MG_CHECK(G != 0, MG_ERR_OP);
-    MG_CHECK(T_ >= 0 && B >= 0 && n_in >= 0 && H >= 0, MG_ERR_SIZE);
-    /* every buffer size the kernels form must fit (scratch is a sum of a few) */
-    int64_t S, GH, v;
-    MG_CHECK(mul_fits(T_, B, &S) && mul_fits(G, H, &GH), MG_ERR_SIZE);
-    MG_CHECK(mul_fits(S, GH, &v) && mul_fits(S, n_in, &v) && mul_fits(GH, n_in, &v) &&
-             mul_fits(GH, H, &v) && mul_fits(B, GH, &v), MG_ERR_SIZE);
-    MG_CHECK(mg_rnn_workspace_size(cell, T_, B, H) >= 0, MG_ERR_SIZE);
-
-    MG_CHECK(x != NULL || S * n_in == 0, MG_ERR_NULL);
-    MG_CHECK(w_ih != NULL || GH * n_in == 0, MG_ERR_NULL);
-    MG_CHECK(w_hh != NULL || GH * H == 0, MG_ERR_NULL);
-    MG_CHECK(h0 != NULL || B * H == 0, MG_ERR_NULL);
-    if (cell == MG_LSTM) MG_CHECK(c0 != NULL || B * H == 0, MG_ERR_NULL);
+/* rnn_args.h's lengths check: every length in [0, T] (lengths may be NULL). */
+static int check_lengths(const int64_t *lengths, int64_t B, int64_t T_) {
     if (lengths != NULL)
         for (int64_t b = 0; b < B; b++) MG_CHECK(lengths[b] >= 0 && lengths[b] <= T_, MG_ERR_SIZE);
-
-    *p = (struct rnn_problem){
-        .dtype = dtype, .cell = cell, .reverse = reverse != 0,
-        .steps = T_, .B = B, .n_in = n_in, .H = H, .G = G,
-        .x = x, .w_ih = w_ih, .w_hh = w_hh, .b_ih = b_ih, .b_hh = b_hh,
-        .h0 = h0, .c0 = cell == MG_LSTM ? c0 : NULL, .lengths = lengths,
-    };
     return MG_OK;
 }
 
@@ -216,13 +142,12 @@ int mg_rnn_forward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in, int
                    const void *x, const void *w_ih, const void *w_hh, const void *b_ih,
                    const void *b_hh, const void *h0, const void *c0, const int64_t *lengths,
                    int reverse, void *y, void *h_n, void *c_n, void *ws) {
-    struct rnn_problem p;
-    int status = check_problem(&p, dtype, cell, T_, B, n_in, H, x, w_ih, w_hh, b_ih, b_hh, h0,
-                               c0, lengths, reverse);
+    struct mg_rnn_problem p;
+    int status = mg_rnn_check_problem(&p, dtype, cell, T_, B, n_in, H, x, w_ih, w_hh, b_ih, b_hh,
+                                      h0, c0, lengths, reverse,
+                                      mg_rnn_workspace_size(cell, T_, B, H), check_lengths);
+    if (status == MG_OK) status = mg_rnn_check_forward_outputs(cell, T_, B, H, y, h_n, c_n);
     if (status != MG_OK) return status;
-    MG_CHECK(y != NULL || T_ * B * H == 0, MG_ERR_NULL);
-    MG_CHECK(h_n != NULL || B * H == 0, MG_ERR_NULL);
-    if (cell == MG_LSTM) MG_CHECK(c_n != NULL || B * H == 0, MG_ERR_NULL);
 
     /* (ws may be NULL: inference, see forward in rnn_typed.inc) */
     const unsigned fp_mode = rnn_flush_subnormals();
@@ -240,21 +165,18 @@ int mg_rnn_backward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in, in
                     int reverse, const void *y, const void *ws, const void *dy,
                     const void *dh_n, const void *dc_n, void *dx, void *dw_ih, void *dw_hh,
                     void *db_ih, void *db_hh, void *dh0, void *dc0) {
-    struct rnn_problem p;
-    int status = check_problem(&p, dtype, cell, T_, B, n_in, H, x, w_ih, w_hh, b_ih, b_hh, h0,
-                               c0, lengths, reverse);
+    struct mg_rnn_problem p;
+    int status = mg_rnn_check_problem(&p, dtype, cell, T_, B, n_in, H, x, w_ih, w_hh, b_ih, b_hh,
+                                      h0, c0, lengths, reverse,
+                                      mg_rnn_workspace_size(cell, T_, B, H), check_lengths);
+    if (status == MG_OK)
+        status = mg_rnn_check_backward_inputs(T_, B, H, y, ws, dy,
+                                              mg_rnn_workspace_size(cell, T_, B, H));
     if (status != MG_OK) return status;
-    MG_CHECK(y != NULL || T_ * B * H == 0, MG_ERR_NULL);
-    MG_CHECK(dy != NULL || T_ * B * H == 0, MG_ERR_NULL);
-    MG_CHECK(ws != NULL || mg_rnn_workspace_size(cell, T_, B, H) == 0, MG_ERR_NULL);
 
-    const struct rnn_grads g = {
-        .dy = dy, .dh_n = dh_n, .dc_n = cell == MG_LSTM ? dc_n : NULL,
-        .dx = dx, .dw_ih = dw_ih, .dw_hh = dw_hh,
-        /* a bias that does not exist has no gradient */
-        .db_ih = b_ih != NULL ? db_ih : NULL, .db_hh = b_hh != NULL ? db_hh : NULL,
-        .dh0 = dh0, .dc0 = cell == MG_LSTM ? dc0 : NULL,
-    };
+    struct mg_rnn_grads g;
+    mg_rnn_set_grads(&g, cell, b_ih, b_hh, dy, dh_n, dc_n, dx, dw_ih, dw_hh, db_ih, db_hh, dh0,
+                     dc0);
     const unsigned fp_mode = rnn_flush_subnormals();
     if (dtype == MG_FLOAT32)
         status = backward_f32(&p, y, ws, &g);

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "core.h"
+#include "softmax_args.h"
 
 #define LANES 16    /* independent accumulators of a contiguous row */
 #define BLOCK 256   /* contiguous elements a set of lanes sums before double takes over */
@@ -51,18 +52,10 @@ static inline int64_t task_count(int64_t outer, int64_t inner) {
 #define MG_TYPED_FILE "softmax_typed.inc"
 #include "for_each_float.h"
 
-static int check_softmax(int dtype, int64_t outer, int64_t n, int64_t inner) {
-    MG_CHECK(mg_is_float_dtype(dtype), MG_ERR_DTYPE);
-    MG_CHECK(outer >= 0 && n >= 0 && inner >= 0, MG_ERR_SIZE);
-    return MG_OK;
-}
-
 int mg_softmax(int dtype, int log, int64_t outer, int64_t n, int64_t inner,
                const void *x, void *y) {
-    int status = check_softmax(dtype, outer, n, inner);
-    if (status != MG_OK) return status;
-    if (outer == 0 || n == 0 || inner == 0) return MG_OK;
-    MG_CHECK(x != NULL && y != NULL, MG_ERR_NULL);
+    int status = mg_softmax_check_args(dtype, outer, n, inner, x, y);
+    if (status != MG_OK || outer == 0 || n == 0 || inner == 0) return status;
     if (dtype == MG_FLOAT32)
         softmax_f32(log != 0, outer, n, inner, x, y);
     else
@@ -72,10 +65,8 @@ int mg_softmax(int dtype, int log, int64_t outer, int64_t n, int64_t inner,
 
 int mg_softmax_backward(int dtype, int log, int64_t outer, int64_t n, int64_t inner,
                         const void *y, const void *gy, void *gx) {
-    int status = check_softmax(dtype, outer, n, inner);
-    if (status != MG_OK) return status;
-    if (outer == 0 || n == 0 || inner == 0) return MG_OK;
-    MG_CHECK(y != NULL && gy != NULL && gx != NULL, MG_ERR_NULL);
+    int status = mg_softmax_backward_check_args(dtype, outer, n, inner, y, gy, gx);
+    if (status != MG_OK || outer == 0 || n == 0 || inner == 0) return status;
     if (dtype == MG_FLOAT32)
         softmax_backward_f32(log != 0, outer, n, inner, y, gy, gx);
     else
@@ -85,10 +76,8 @@ int mg_softmax_backward(int dtype, int log, int64_t outer, int64_t n, int64_t in
 
 int mg_logsumexp(int dtype, int64_t outer, int64_t n, int64_t inner,
                  const void *x, void *out) {
-    int status = check_softmax(dtype, outer, n, inner);
-    if (status != MG_OK) return status;
-    if (outer == 0 || inner == 0) return MG_OK;
-    MG_CHECK(out != NULL && (n == 0 || x != NULL), MG_ERR_NULL);
+    int status = mg_logsumexp_check_args(dtype, outer, n, inner, x, out);
+    if (status != MG_OK || outer == 0 || inner == 0) return status;
     if (dtype == MG_FLOAT32)
         logsumexp_f32(outer, n, inner, x, out);
     else

@@ -17,6 +17,7 @@
 #include <tgmath.h>
 
 #include "core.h"
+#include "elementwise_args.h"
 
 #define MG_TYPED_FILE "unary_typed.inc"
 #include "for_each_float.h"
@@ -65,17 +66,9 @@ static int unary_vec(int dtype, int op, int64_t n, const void *x, void *y) {
 
 /* ---- entry points ------------------------------------------------------- */
 
-static int check_unary(int dtype, int op, int64_t n) {
-    MG_CHECK(mg_is_float_dtype(dtype), MG_ERR_DTYPE);
-    MG_CHECK(op >= MG_NEG && op <= MG_SIGN, MG_ERR_OP);
-    MG_CHECK(n >= 0, MG_ERR_SIZE);
-    return MG_OK;
-}
-
 int mg_unary(int dtype, int op, int64_t n, const void *x, void *y) {
-    int status = check_unary(dtype, op, n);
-    if (status != MG_OK) return status;
-    if (n == 0) return MG_OK;
+    int status = mg_unary_check_op(dtype, op, n);
+    if (status != MG_OK || n == 0) return status;
     MG_CHECK(x != NULL && y != NULL, MG_ERR_NULL);
     if (unary_vec(dtype, op, n, x, y)) return MG_OK;
     if (dtype == MG_FLOAT32)
@@ -92,9 +85,8 @@ static int backward_reads_output(int op) {
 
 int mg_unary_backward(int dtype, int op, int64_t n, const void *x, const void *y,
                       const void *gy, void *gx) {
-    int status = check_unary(dtype, op, n);
-    if (status != MG_OK) return status;
-    if (n == 0) return MG_OK;
+    int status = mg_unary_check_op(dtype, op, n);
+    if (status != MG_OK || n == 0) return status;
     MG_CHECK(gy != NULL && gx != NULL, MG_ERR_NULL);
     if (op != MG_NEG) MG_CHECK((backward_reads_output(op) ? y : x) != NULL, MG_ERR_NULL);
     if (dtype == MG_FLOAT32)

@@ -53,39 +53,41 @@ struct PairAcc {
 
 /* ---- shuffles, member-wise for the structs ---------------------------------- */
 
-template <typename A>
-__device__ __forceinline__ A shfl_xor(A v, int mask) {
-    return __shfl_xor_sync(MG_FULL_MASK, v, mask);
-}
-template <typename T>
-__device__ __forceinline__ ArgAcc<T> shfl_xor(ArgAcc<T> v, int mask) {
-    ArgAcc<T> r;
-    r.value = __shfl_xor_sync(MG_FULL_MASK, v.value, mask);
-    r.index = __shfl_xor_sync(MG_FULL_MASK, v.index, mask);
-    return r;
-}
-__device__ __forceinline__ PairAcc shfl_xor(PairAcc v, int mask) {
-    PairAcc r;
-    r.a = __shfl_xor_sync(MG_FULL_MASK, v.a, mask);
-    r.b = __shfl_xor_sync(MG_FULL_MASK, v.b, mask);
-    return r;
-}
+/* The two full-warp shuffles the reducers use, over one scalar: from lane
+ * (this lane ^ mask), and from a given lane. */
+struct ShflXor {
+    int mask;
+    template <typename V>
+    __device__ __forceinline__ V operator()(V v) const {
+        return __shfl_xor_sync(MG_FULL_MASK, v, mask);
+    }
+};
+struct ShflFrom {
+    int lane;
+    template <typename V>
+    __device__ __forceinline__ V operator()(V v) const {
+        return __shfl_sync(MG_FULL_MASK, v, lane);
+    }
+};
 
-template <typename A>
-__device__ __forceinline__ A shfl_from(A v, int lane) {
-    return __shfl_sync(MG_FULL_MASK, v, lane);
+/* A shuffle of an accumulator: of the value itself for a scalar, of each
+ * member for the structs (a new accumulator type needs one overload here). */
+template <typename A, typename Shfl>
+__device__ __forceinline__ A shfl(A v, const Shfl &s) {
+    return s(v);
 }
-template <typename T>
-__device__ __forceinline__ ArgAcc<T> shfl_from(ArgAcc<T> v, int lane) {
+template <typename T, typename Shfl>
+__device__ __forceinline__ ArgAcc<T> shfl(ArgAcc<T> v, const Shfl &s) {
     ArgAcc<T> r;
-    r.value = __shfl_sync(MG_FULL_MASK, v.value, lane);
-    r.index = __shfl_sync(MG_FULL_MASK, v.index, lane);
+    r.value = s(v.value);
+    r.index = s(v.index);
     return r;
 }
-__device__ __forceinline__ PairAcc shfl_from(PairAcc v, int lane) {
+template <typename Shfl>
+__device__ __forceinline__ PairAcc shfl(PairAcc v, const Shfl &s) {
     PairAcc r;
-    r.a = __shfl_sync(MG_FULL_MASK, v.a, lane);
-    r.b = __shfl_sync(MG_FULL_MASK, v.b, lane);
+    r.a = s(v.a);
+    r.b = s(v.b);
     return r;
 }
 
@@ -95,11 +97,11 @@ __device__ __forceinline__ PairAcc shfl_from(PairAcc v, int lane) {
 struct WarpReducer {
     template <typename Acc, typename Op>
     __device__ __forceinline__ Acc reduce(Acc v, const Op &op) const {
-        for (int mask = MG_WARP / 2; mask > 0; mask >>= 1) v = op(v, shfl_xor(v, mask));
+        for (int mask = MG_WARP / 2; mask > 0; mask >>= 1) v = op(v, shfl(v, ShflXor{mask}));
         /* Lanes combined their pairs in opposite orders; an op that is not
          * commutative bit for bit (max of -0 and +0) could leave them
          * different, so everyone takes lane 0's. */
-        return shfl_from(v, 0);
+        return shfl(v, ShflFrom{0});
     }
 };
 

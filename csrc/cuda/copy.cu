@@ -110,7 +110,7 @@ extern "C" int mg_cuda_fill(int dtype, int64_t n, double value, void *out) {
 extern "C" int mg_cuda_copy_strided(int elem_size, int ndim, const int64_t *shape,
                                     const void *src, const int64_t *src_strides,
                                     void *dst, const int64_t *dst_strides) {
-    int status = mg_layout_check_shape(ndim, shape);
+    int status = mg_check_shape(ndim, shape);
     if (status != MG_OK) return status;
     MG_CHECK(elem_size == 4 || elem_size == 8, MG_ERR_DTYPE);
     int64_t n;

@@ -2,18 +2,19 @@
  * elementwise.cu -- the CUDA elementwise kernels: unary ops and their
  * derivatives, broadcasting binary ops, ops with a scalar, where, clamp.
  *
- * Same contract, validation and status codes as the CPU's unary.c and
- * binary.c; the per-element math is in elementwise_ops.cuh and the strided
- * walk in elementwise_layout.cuh.  Every kernel is a grid-stride loop over
- * int64 indices (any n, any grid), templated on (op, dtype) so the loop has
- * no switch.  Kernels read element i before writing element i, so `out` may
- * alias an input of the same shape, as on the CPU.  Nothing here allocates
- * or synchronises: each entry point validates on the host, launches on the
- * default stream and returns.
+ * Same contract, validation (elementwise_args.h, layout.h) and status codes
+ * as the CPU's unary.c and binary.c; the per-element math is in
+ * elementwise_ops.cuh and the strided walk in elementwise_layout.cuh.  Every
+ * kernel is a grid-stride loop over int64 indices (any n, any grid),
+ * templated on (op, dtype) so the loop has no switch.  Kernels read element
+ * i before writing element i, so `out` may alias an input of the same shape,
+ * as on the CPU.  Nothing here allocates or synchronises: each entry point
+ * validates on the host, launches on the default stream and returns.
  */
 #include <math.h>
 
 #include "common.cuh"
+#include "elementwise_args.h"
 #include "elementwise_layout.cuh"
 #include "elementwise_ops.cuh"
 
@@ -226,73 +227,21 @@ static int launch_clamp_backward(int64_t n, const void *x, double lo, double hi,
     return MG_OK;
 }
 
-/* ---- host checks (binary.c's) --------------------------------------------- */
-
-static int check_unary(int dtype, int op, int64_t n) {
-    MG_CHECK(dtype == MG_FLOAT32 || dtype == MG_FLOAT64, MG_ERR_DTYPE);
-    MG_CHECK(op >= MG_NEG && op <= MG_SIGN, MG_ERR_OP);
-    MG_CHECK(n >= 0, MG_ERR_SIZE);
-    return MG_OK;
-}
-
-static int check_binary_op(int dtype, int op) {
-    MG_CHECK(mg_cuda_dtype_size(dtype) != 0, MG_ERR_DTYPE);
-    MG_CHECK(op >= MG_ADD && op <= MG_GE, MG_ERR_OP);
-    /* integer division and powers have no one obvious meaning: callers cast */
-    MG_CHECK(!(dtype == MG_INT64 && (op == MG_DIV || op == MG_POW)), MG_ERR_DTYPE);
-    return MG_OK;
-}
-
-/* Shape, count and pointers of a strided call of `nops` operands (binary.c's
- * check_strided); *n gets the output's element count.  Pointers are checked
- * only when there is something to do. */
-static int check_strided(int ndim, const int64_t *shape, int nops, const void *const data[],
-                         const int64_t *const strides[], const void *out, int64_t *n) {
-    int status = mg_layout_check_shape(ndim, shape);
-    if (status != MG_OK) return status;
-    status = mg_layout_count(ndim, shape, n);
-    if (status != MG_OK || *n == 0) return status;
-    MG_CHECK(out != NULL, MG_ERR_NULL);
-    for (int k = 0; k < nops; k++) {
-        MG_CHECK(data[k] != NULL, MG_ERR_NULL);
-        MG_CHECK(ndim == 0 || strides[k] != NULL, MG_ERR_NULL);
-    }
-    return MG_OK;
-}
-
-/* A double that is exactly an int64 value, or -1 (the caller reports MG_ERR_OP). */
-static int exact_int64(double v, int64_t *out) {
-    if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0)) return -1; /* NaN too */
-    if (v != floor(v)) return -1;
-    *out = (int64_t)v;
-    return 0;
-}
-
-/* Bounds for an integer clamp: the integers x with lo <= x are x >= ceil(lo). */
-static int64_t int64_bound(double v, int upper) {
-    v = upper ? floor(v) : ceil(v);
-    if (v >= 9223372036854775807.0) return INT64_MAX;
-    if (v <= -9223372036854775808.0) return INT64_MIN;
-    return (int64_t)v;
-}
-
 }  // namespace
 
 /* ---- entry points ------------------------------------------------------------ */
 
 extern "C" int mg_cuda_unary(int dtype, int op, int64_t n, const void *x, void *y) {
-    int status = check_unary(dtype, op, n);
-    if (status != MG_OK) return status;
-    if (n == 0) return MG_OK;
+    int status = mg_unary_check_op(dtype, op, n);
+    if (status != MG_OK || n == 0) return status;
     MG_CHECK(x != NULL && y != NULL, MG_ERR_NULL);
     MG_CUDA_FLOAT_DISPATCH(dtype, return launch_unary<T>(op, n, x, y));
 }
 
 extern "C" int mg_cuda_unary_backward(int dtype, int op, int64_t n, const void *x,
                                       const void *y, const void *gy, void *gx) {
-    int status = check_unary(dtype, op, n);
-    if (status != MG_OK) return status;
-    if (n == 0) return MG_OK;
+    int status = mg_unary_check_op(dtype, op, n);
+    if (status != MG_OK || n == 0) return status;
     MG_CHECK(gy != NULL && gx != NULL, MG_ERR_NULL);
     if (op != MG_NEG) MG_CHECK((mg_unary_grad_reads_y(op) ? y : x) != NULL, MG_ERR_NULL);
     MG_CUDA_FLOAT_DISPATCH(dtype, return launch_unary_backward<T>(op, n, x, y, gy, gx));
@@ -301,14 +250,11 @@ extern "C" int mg_cuda_unary_backward(int dtype, int op, int64_t n, const void *
 extern "C" int mg_cuda_binary(int dtype, int op, int ndim, const int64_t *shape,
                               const void *a, const int64_t *a_strides,
                               const void *b, const int64_t *b_strides, void *out) {
-    int status = check_binary_op(dtype, op);
-    if (status != MG_OK) return status;
-    const void *data[2] = {a, b};
-    const int64_t *strides[2] = {a_strides, b_strides};
     int64_t n;
-    status = check_strided(ndim, shape, 2, data, strides, out, &n);
+    int status = mg_binary_check_args(dtype, op, ndim, shape, a, a_strides, b, b_strides, out, &n);
     if (status != MG_OK || n == 0) return status;
 
+    const int64_t *strides[2] = {a_strides, b_strides};
     mg_cuda_layout L = {};
     mg_layout_simplify(&L, ndim, shape, 2, strides);
     switch (dtype) {
@@ -320,13 +266,9 @@ extern "C" int mg_cuda_binary(int dtype, int op, int ndim, const int64_t *shape,
 
 extern "C" int mg_cuda_binary_scalar(int dtype, int op, int64_t n, const void *a, double s,
                                      int scalar_first, void *out) {
-    int status = check_binary_op(dtype, op);
-    if (status != MG_OK) return status;
-    MG_CHECK(n >= 0, MG_ERR_SIZE);
-    int64_t s_int = 0;
-    if (dtype == MG_INT64) MG_CHECK(exact_int64(s, &s_int) == 0, MG_ERR_OP);
-    if (n == 0) return MG_OK;
-    MG_CHECK(a != NULL && out != NULL, MG_ERR_NULL);
+    int64_t s_int;
+    int status = mg_binary_scalar_check_args(dtype, op, n, a, s, out, &s_int);
+    if (status != MG_OK || n == 0) return status;
     switch (dtype) {
     case MG_FLOAT32: return launch_binary_scalar<float>(op, n, a, (float)s, scalar_first, out);
     case MG_FLOAT64: return launch_binary_scalar<double>(op, n, a, s, scalar_first, out);
@@ -338,13 +280,12 @@ extern "C" int mg_cuda_where(int dtype, int ndim, const int64_t *shape,
                              const void *cond, const int64_t *cond_strides,
                              const void *a, const int64_t *a_strides,
                              const void *b, const int64_t *b_strides, void *out) {
-    MG_CHECK(mg_cuda_dtype_size(dtype) != 0, MG_ERR_DTYPE);
-    const void *data[3] = {cond, a, b};
-    const int64_t *strides[3] = {cond_strides, a_strides, b_strides};
     int64_t n;
-    int status = check_strided(ndim, shape, 3, data, strides, out, &n);
+    int status = mg_where_check_args(dtype, ndim, shape, cond, cond_strides, a, a_strides, b,
+                                     b_strides, out, &n);
     if (status != MG_OK || n == 0) return status;
 
+    const int64_t *strides[3] = {cond_strides, a_strides, b_strides};
     mg_cuda_layout L = {};
     mg_layout_simplify(&L, ndim, shape, 3, strides);
     switch (dtype) {
@@ -356,27 +297,21 @@ extern "C" int mg_cuda_where(int dtype, int ndim, const int64_t *shape,
 
 extern "C" int mg_cuda_clamp(int dtype, int64_t n, const void *x, double lo, double hi,
                              void *out) {
-    MG_CHECK(mg_cuda_dtype_size(dtype) != 0, MG_ERR_DTYPE);
-    MG_CHECK(n >= 0, MG_ERR_SIZE);
-    /* a NaN bound has no integer meaning; for floats it makes every output NaN */
-    MG_CHECK(dtype != MG_INT64 || (lo == lo && hi == hi), MG_ERR_OP);
-    if (n == 0) return MG_OK;
-    MG_CHECK(x != NULL && out != NULL, MG_ERR_NULL);
+    int status = mg_clamp_check_args(dtype, n, x, lo, hi, out);
+    if (status != MG_OK || n == 0) return status;
     const int nan_out = lo != lo || hi != hi;
     switch (dtype) {
     case MG_FLOAT32: return launch_clamp<float>(n, x, (float)lo, (float)hi, nan_out, out);
     case MG_FLOAT64: return launch_clamp<double>(n, x, lo, hi, nan_out, out);
     default:
-        return launch_clamp<int64_t>(n, x, int64_bound(lo, 0), int64_bound(hi, 1), 0, out);
+        return launch_clamp<int64_t>(n, x, mg_int64_bound(lo, 0), mg_int64_bound(hi, 1), 0, out);
     }
 }
 
 extern "C" int mg_cuda_clamp_backward(int dtype, int64_t n, const void *x, double lo,
                                       double hi, const void *gy, void *gx) {
-    MG_CHECK(dtype == MG_FLOAT32 || dtype == MG_FLOAT64, MG_ERR_DTYPE); /* no integer grads */
-    MG_CHECK(n >= 0, MG_ERR_SIZE);
-    if (n == 0) return MG_OK;
-    MG_CHECK(x != NULL && gy != NULL && gx != NULL, MG_ERR_NULL);
+    int status = mg_clamp_backward_check_args(dtype, n, x, gy, gx);
+    if (status != MG_OK || n == 0) return status;
     /* the same T-rounded bounds as the forward pass, so the gradient flows
      * exactly where the forward passed x through */
     MG_CUDA_FLOAT_DISPATCH(dtype, return launch_clamp_backward<T>(n, x, lo, hi, gy, gx));

@@ -5,13 +5,14 @@
  *
  * The API describes an operand by element strides over the output's shape
  * (0 on a broadcast dim, negative for a reversed view).  On the host we first
- * simplify that description as the CPU does (binary.c): size-1 dims are
- * dropped and neighbouring dims that every operand walks contiguously are
- * merged, so (N, C) + (N, C) becomes one flat run and (N, C) + (C,) becomes
- * (N, C) with strides (C, 1) and (0, 1).  The result travels to the kernel by
- * value in a struct mg_cuda_layout; each thread turns its flat output index
- * into per-operand element offsets (mg_layout_offsets, also callable on the
- * host for checks).  Fewer dims means fewer 64-bit divisions per element.
+ * check the call and simplify that description with the CPU's own code
+ * (layout.h): size-1 dims are dropped and neighbouring dims that every
+ * operand walks contiguously are merged, so (N, C) + (N, C) becomes one flat
+ * run and (N, C) + (C,) becomes (N, C) with strides (C, 1) and (0, 1).  The
+ * result travels to the kernel by value in a struct mg_cuda_layout; each
+ * thread turns its flat output index into per-operand element offsets
+ * (mg_layout_offsets, also callable on the host for checks).  Fewer dims
+ * means fewer 64-bit divisions per element.
  * The layout is a kernel parameter (constant bank): reading it costs no
  * local memory (ptxas reports 0-byte stack frames).
  */
@@ -19,58 +20,14 @@
 #define MINIGRAD_CUDA_ELEMENTWISE_LAYOUT_CUH
 
 #include "common.cuh"
+#include "layout.h"
 
-/* Validation shared by every strided entry point, as the CPU's mg_check_shape
- * (core.h): rank in [0, MG_MAX_DIMS], shape present when ndim > 0, sizes >= 0. */
-static inline int mg_layout_check_shape(int ndim, const int64_t *shape) {
-    MG_CHECK(ndim >= 0 && ndim <= MG_MAX_DIMS, MG_ERR_SIZE);
-    MG_CHECK(ndim == 0 || shape != NULL, MG_ERR_NULL);
-    for (int d = 0; d < ndim; d++) MG_CHECK(shape[d] >= 0, MG_ERR_SIZE);
-    return MG_OK;
-}
-
-/* *count = the element count of a checked shape; MG_ERR_SIZE when it does not
- * fit int64 (as binary.c's check_strided: a corrupt shape could overflow). */
-static inline int mg_layout_count(int ndim, const int64_t *shape, int64_t *count) {
-    int64_t n = 1;
-    for (int d = 0; d < ndim; d++) {
-        if (shape[d] == 0) {
-            n = 0;
-            break;
-        }
-        MG_CHECK(n <= INT64_MAX / shape[d], MG_ERR_SIZE);
-        n *= shape[d];
-    }
-    *count = n;
-    return MG_OK;
-}
-
-/* Fill `L` for a non-empty walk of `nops` operands (at most 3): drop size-1
- * dims and merge dim d into the previous kept dim where every operand has
- * stride[prev] == stride[d] * shape[d].  Always leaves ndim >= 1 (a single
- * element becomes one dim of size 1 with stride 0). */
+/* Fill `L` for a non-empty walk of `nops` operands (at most 3), simplified
+ * by mg_layout_merge_dims.  Always leaves ndim >= 1 (a single element becomes
+ * one dim of size 1 with stride 0). */
 static inline void mg_layout_simplify(mg_cuda_layout *L, int ndim, const int64_t *shape,
                                       int nops, const int64_t *const strides[]) {
-    int nd = 0;
-    for (int d = 0; d < ndim; d++) {
-        if (shape[d] == 1) continue;
-        int merge = nd > 0;
-        for (int k = 0; k < nops && merge; k++)
-            merge = L->strides[k][nd - 1] == strides[k][d] * shape[d];
-        if (merge) {
-            L->shape[nd - 1] *= shape[d];
-            for (int k = 0; k < nops; k++) L->strides[k][nd - 1] = strides[k][d];
-        } else {
-            L->shape[nd] = shape[d];
-            for (int k = 0; k < nops; k++) L->strides[k][nd] = strides[k][d];
-            nd++;
-        }
-    }
-    if (nd == 0) {
-        L->shape[0] = 1;
-        for (int k = 0; k < nops; k++) L->strides[k][0] = 0;
-        nd = 1;
-    }
+    const int nd = mg_layout_merge_dims(ndim, shape, nops, strides, L->shape, L->strides);
     /* unused operand rows stay defined (the struct is copied whole to the GPU) */
     for (int k = nops; k < 3; k++)
         for (int d = 0; d < nd; d++) L->strides[k][d] = 0;

@@ -100,28 +100,30 @@ int element_count(int64_t outer, int64_t idx_n, int64_t inner, int64_t *total) {
 
 __device__ __forceinline__ int64_t wrap(int64_t i, int64_t n) { return i < 0 ? i + n : i; }
 
-/* One thread per output element e = (b * idx_n + j) * inner + c; elements are
- * moved as 4- or 8-byte words (U), so any dtype works.  Neighbouring threads
- * read neighbouring columns of one source row (coalesced when inner is large). */
+/* Element e = (b * idx_n + j) * inner + c of the (outer, idx_n, inner) side
+ * pairs with element (b, idx[j], c) of the (outer, n, inner) side: its offset
+ * there. */
+__device__ __forceinline__ int64_t indexed_offset(int64_t e, int64_t n, int64_t inner,
+                                                  const int64_t *idx, int64_t idx_n) {
+    const int64_t r = e / inner, c = e - r * inner;
+    const int64_t b = r / idx_n, j = r - b * idx_n;
+    return (b * n + wrap(idx[j], n)) * inner + c;
+}
+
+/* One thread per output element e; elements are moved as 4- or 8-byte words
+ * (U), so any dtype works.  Neighbouring threads read neighbouring columns of
+ * one source row (coalesced when inner is large). */
 template <typename U>
 __global__ void gather_kernel(int64_t total, int64_t src_n, int64_t inner, const int64_t *idx,
                               int64_t idx_n, const U *src, U *out) {
-    MG_CUDA_FOR(e, total) {
-        const int64_t r = e / inner, c = e - r * inner;
-        const int64_t b = r / idx_n, j = r - b * idx_n;
-        out[e] = src[(b * src_n + wrap(idx[j], src_n)) * inner + c];
-    }
+    MG_CUDA_FOR(e, total) out[e] = src[indexed_offset(e, src_n, inner, idx, idx_n)];
 }
 
-/* One thread per source element e = (b * idx_n + j) * inner + c. */
+/* One thread per source element e. */
 template <typename T>
 __global__ void scatter_add_kernel(int64_t total, int64_t dst_n, int64_t inner,
                                    const int64_t *idx, int64_t idx_n, const T *src, T *dst) {
-    MG_CUDA_FOR(e, total) {
-        const int64_t r = e / inner, c = e - r * inner;
-        const int64_t b = r / idx_n, j = r - b * idx_n;
-        atomicAdd(dst + (b * dst_n + wrap(idx[j], dst_n)) * inner + c, src[e]);
-    }
+    MG_CUDA_FOR(e, total) atomicAdd(dst + indexed_offset(e, dst_n, inner, idx, idx_n), src[e]);
 }
 
 template <typename U>

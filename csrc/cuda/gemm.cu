@@ -4,7 +4,7 @@
  *
  *     C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b]      (row-major)
  *
- * Same contract, checks and status codes as mg_gemm (csrc/gemm.c).  The
+ * Same contract, checks (gemm_args.h) and status codes as mg_gemm.  The
  * trivial cases (nothing to write; k == 0 or alpha == 0, where C = beta * C
  * without reading A or B) are settled here; the rest goes to cuBLAS in a
  * build with MG_USE_CUBLAS=1, or to minigrad's own kernel:
@@ -46,6 +46,7 @@
 
 #include "common.cuh"
 #include "gemm.cuh"
+#include "gemm_args.h"
 #include "scratch.cuh"
 
 #if defined(MG_USE_CUBLAS) && MG_USE_CUBLAS
@@ -406,40 +407,31 @@ static int tiled_gemm(int trans_a, int trans_b, int64_t batch, int64_t m, int64_
 }
 
 /*
- * mg_gemm_prepare's checks (csrc/gemm.c), in the same order with the same
- * status codes, and the problems that need no multiply: nothing to write
- * (batch, m or n == 0), or op(A) op(B) == 0 (k == 0 or alpha == 0), where
- * C = beta * C is launched here.  On MG_OK, *done says whether C is final.
+ * The checks of mg_gemm (gemm_args.h, the CPU's own) and the problems that
+ * need no multiply: nothing to write (batch, m or n == 0), or op(A) op(B) == 0
+ * (k == 0 or alpha == 0), where C = beta * C is launched here.  On MG_OK,
+ * *done says whether C is final.
  */
 static int gemm_prepare(int dtype, int trans_a, int trans_b, int64_t batch, int64_t m, int64_t n,
                         int64_t k, double alpha, const void *a, int64_t lda, int64_t stride_a,
                         const void *b, int64_t ldb, int64_t stride_b, double beta, void *c,
                         int64_t ldc, int64_t stride_c, int *done) {
-    *done = 1;
-    MG_CHECK(dtype == MG_FLOAT32 || dtype == MG_FLOAT64, MG_ERR_DTYPE);
-    MG_CHECK((trans_a == 0 || trans_a == 1) && (trans_b == 0 || trans_b == 1), MG_ERR_OP);
-    MG_CHECK(batch >= 0 && m >= 0 && n >= 0 && k >= 0, MG_ERR_SIZE);
-    MG_CHECK(lda >= (trans_a ? m : k) && ldb >= (trans_b ? k : n) && ldc >= n, MG_ERR_SIZE);
-    MG_CHECK(stride_a >= 0 && stride_b >= 0 && stride_c >= 0, MG_ERR_SIZE);
-    if (batch == 0 || m == 0 || n == 0) return MG_OK;
-    /* problems never share an element of C (they run concurrently) */
-    if (batch > 1) MG_CHECK(stride_c >= (m - 1) * ldc + n, MG_ERR_SIZE);
-    MG_CHECK(c != NULL, MG_ERR_NULL);
-    if (k == 0 || alpha == 0) { /* C = beta * C; nothing to do when beta == 1 */
-        const unsigned grid = mg_cuda_blocks(batch * m * n, MG_CUDA_BLOCK);
-        if (dtype == MG_FLOAT32 && (float)beta != 1.0f) {
-            gemm_scale_kernel<float><<<grid, MG_CUDA_BLOCK>>>(batch, m, n, (float)beta,
-                                                              (float *)c, ldc, stride_c);
-            MG_CUDA_LAUNCHED("gemm_scale_kernel");
-        } else if (dtype == MG_FLOAT64 && beta != 1.0) {
-            gemm_scale_kernel<double><<<grid, MG_CUDA_BLOCK>>>(batch, m, n, beta, (double *)c,
-                                                               ldc, stride_c);
-            MG_CUDA_LAUNCHED("gemm_scale_kernel");
-        }
-        return MG_OK;
+    int work;
+    const int status = mg_gemm_check_args(dtype, trans_a, trans_b, batch, m, n, k, alpha, a, lda,
+                                          stride_a, b, ldb, stride_b, c, ldc, stride_c, &work);
+    *done = work != MG_GEMM_MULTIPLY;
+    if (status != MG_OK || work != MG_GEMM_SCALE_C) return status;
+    /* C = beta * C; nothing to do when beta == 1 */
+    const unsigned grid = mg_cuda_blocks(batch * m * n, MG_CUDA_BLOCK);
+    if (dtype == MG_FLOAT32 && (float)beta != 1.0f) {
+        gemm_scale_kernel<float><<<grid, MG_CUDA_BLOCK>>>(batch, m, n, (float)beta, (float *)c,
+                                                          ldc, stride_c);
+        MG_CUDA_LAUNCHED("gemm_scale_kernel");
+    } else if (dtype == MG_FLOAT64 && beta != 1.0) {
+        gemm_scale_kernel<double><<<grid, MG_CUDA_BLOCK>>>(batch, m, n, beta, (double *)c, ldc,
+                                                           stride_c);
+        MG_CUDA_LAUNCHED("gemm_scale_kernel");
     }
-    MG_CHECK(a != NULL && b != NULL, MG_ERR_NULL);
-    *done = 0;
     return MG_OK;
 }
 

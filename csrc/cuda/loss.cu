@@ -3,8 +3,9 @@
  * log-likelihood over each row of logits (n, c), with PyTorch's class
  * weights, ignore_index and label smoothing (reduction 'none').
  *
- * Same contract, validation and status codes as the CPU's loss.c.  Per row i,
- * target t, weights w (all ones when NULL), W = sum_j w_j, smoothing ls:
+ * Same contract, validation (loss_args.h) and status codes as the CPU's
+ * loss.c.  Per row i, target t, weights w (all ones when NULL), W = sum_j w_j,
+ * smoothing ls:
  *   logp_j     = x_j - max(x) - log(sum_k exp(x_k - max(x)))
  *   loss       = -(1 - ls) w_t logp_t - (ls / c) sum_j w_j logp_j
  *                (the smoothing term is skipped when ls == 0, as PyTorch does)
@@ -31,6 +32,7 @@
 
 #include "common.cuh"
 #include "line_reduce.cuh"
+#include "loss_args.h"
 
 namespace {
 
@@ -63,21 +65,6 @@ int check_targets(int64_t n, int64_t c, const int64_t *target, int64_t ignore_in
     /* a copy to pageable host memory waits for the kernel before it */
     MG_CUDA_TRY(cudaMemcpy(&bad, flag, sizeof(int), cudaMemcpyDeviceToHost));
     return bad ? MG_ERR_INDEX : MG_OK;
-}
-
-/* Sizes, smoothing and pointers shared by forward and backward (loss.c's
- * check_cross_entropy). */
-int check_cross_entropy(int dtype, int64_t n, int64_t c, double label_smoothing,
-                        const int64_t *target, const void *rows_in, const void *rows_out) {
-    MG_CHECK(dtype == MG_FLOAT32 || dtype == MG_FLOAT64, MG_ERR_DTYPE);
-    MG_CHECK(n >= 0 && c >= 0, MG_ERR_SIZE);
-    MG_CHECK(c == 0 || n <= INT64_MAX / c, MG_ERR_SIZE);
-    /* PyTorch accepts smoothing in [0, 1]; NaN fails both comparisons. */
-    MG_CHECK(label_smoothing >= 0 && label_smoothing <= 1, MG_ERR_OP);
-    if (n == 0) return MG_OK;
-    MG_CHECK(target != NULL, MG_ERR_NULL);
-    MG_CHECK(c == 0 || (rows_in != NULL && rows_out != NULL), MG_ERR_NULL);
-    return MG_OK;
 }
 
 /* ---- forward ------------------------------------------------------------------ */
@@ -214,10 +201,9 @@ extern "C" int mg_cuda_cross_entropy(int dtype, int64_t n, int64_t c, const void
                                      const int64_t *target, const void *weight,
                                      int64_t ignore_index, double label_smoothing, void *loss,
                                      void *row_weight, void *log_probs) {
-    int status = check_cross_entropy(dtype, n, c, label_smoothing, target, logits, log_probs);
-    if (status != MG_OK) return status;
-    if (n == 0) return MG_OK;
-    MG_CHECK(loss != NULL && row_weight != NULL, MG_ERR_NULL);
+    int status = mg_cross_entropy_forward_check_args(dtype, n, c, label_smoothing, logits, target,
+                                                     loss, row_weight, log_probs);
+    if (status != MG_OK || n == 0) return status;
     void *scratch = nullptr;
     status = get_line_scratch(PARTIAL_OFFSET, &scratch);
     if (status != MG_OK) return status;
@@ -233,10 +219,9 @@ extern "C" int mg_cuda_cross_entropy_backward(int dtype, int64_t n, int64_t c,
                                               const void *weight, int64_t ignore_index,
                                               double label_smoothing, const void *grad_loss,
                                               void *grad_logits) {
-    int status = check_cross_entropy(dtype, n, c, label_smoothing, target, log_probs, grad_logits);
-    if (status != MG_OK) return status;
-    if (n == 0) return MG_OK;
-    MG_CHECK(grad_loss != NULL, MG_ERR_NULL);
+    int status = mg_cross_entropy_backward_check_args(dtype, n, c, label_smoothing, log_probs,
+                                                      target, grad_loss, grad_logits);
+    if (status != MG_OK || n == 0) return status;
     /* One scratch request for the whole call (a second could move the buffer):
      * flag, W, and the partial sums W's reduction may need. */
     const LinePlan w_plan = plan_lines(1, c, 1, true);

@@ -2,11 +2,11 @@
  * optim.cu -- the CUDA optimizer updates (SGD, Adam/AdamW, Adagrad, RMSprop),
  * in place over n parameters, and the sum |x|^p behind gradient clipping.
  *
- * Same contract, validation and status codes as the CPU's optim.c, and the
- * same arithmetic, operation by operation (optim_typed.inc, after PyTorch's
- * single-tensor implementations): the hyper-parameters are rounded to T on
- * the host exactly as the CPU rounds them, and each element update does the
- * CPU's operations in the CPU's order, in T.  Multiplies and adds go through
+ * Same contract, validation (optim_args.h) and status codes as the CPU's
+ * optim.c, and the same arithmetic, operation by operation (optim_typed.inc,
+ * after PyTorch's single-tensor implementations): the hyper-parameters are
+ * rounded to T on the host exactly as the CPU rounds them, and each element
+ * update does the CPU's operations in the CPU's order, in T.  Multiplies and adds go through
  * the _rn intrinsics, which nvcc never fuses into an FMA (the CPU build has
  * none either), and float division and sqrt are IEEE round-to-nearest by
  * default; so a trajectory matches the CPU's to the last bit or very nearly.
@@ -21,6 +21,7 @@
 
 #include "common.cuh"
 #include "line_reduce.cuh"
+#include "optim_args.h"
 
 namespace {
 
@@ -308,14 +309,6 @@ int launch_norm_pow(int64_t n, const void *x, double p, double *out) {
     return norm_reduce(op, n, x, out);
 }
 
-/* Checks shared by every update (optim.c's check_update). */
-int check_update(int dtype, int64_t n, const void *param, const void *grad) {
-    MG_CHECK(dtype == MG_FLOAT32 || dtype == MG_FLOAT64, MG_ERR_DTYPE);
-    MG_CHECK(n >= 0, MG_ERR_SIZE);
-    MG_CHECK(n == 0 || (param != NULL && grad != NULL), MG_ERR_NULL);
-    return MG_OK;
-}
-
 }  // namespace
 
 /* ---- entry points ------------------------------------------------------------ */
@@ -323,12 +316,8 @@ int check_update(int dtype, int64_t n, const void *param, const void *grad) {
 extern "C" int mg_cuda_sgd_step(int dtype, int64_t n, void *param, const void *grad, void *buf,
                                 double lr, double momentum, double dampening, double weight_decay,
                                 int nesterov, int maximize, int first_step) {
-    int status = check_update(dtype, n, param, grad);
-    if (status != MG_OK) return status;
-    /* PyTorch refuses Nesterov without momentum or with dampening. */
-    MG_CHECK(!nesterov || (momentum > 0 && dampening == 0), MG_ERR_OP);
-    if (n == 0) return MG_OK;
-    MG_CHECK(momentum == 0 || buf != NULL, MG_ERR_NULL);
+    int status = mg_sgd_check_args(dtype, n, param, grad, buf, momentum, dampening, nesterov);
+    if (status != MG_OK || n == 0) return status;
     MG_CUDA_FLOAT_DISPATCH(dtype, return launch_sgd<T>(n, param, grad, buf, lr, momentum,
                                                        dampening, weight_decay, nesterov,
                                                        maximize, first_step));
@@ -339,12 +328,8 @@ extern "C" int mg_cuda_adam_step(int dtype, int64_t n, void *param, const void *
                                  double lr, double beta1, double beta2, double eps,
                                  double weight_decay, int decoupled_wd, int64_t step,
                                  int maximize) {
-    int status = check_update(dtype, n, param, grad);
-    if (status != MG_OK) return status;
-    MG_CHECK(step >= 1, MG_ERR_OP);
-    MG_CHECK(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, MG_ERR_OP);
-    if (n == 0) return MG_OK;
-    MG_CHECK(exp_avg != NULL && exp_avg_sq != NULL, MG_ERR_NULL);
+    int status = mg_adam_check_args(dtype, n, param, grad, exp_avg, exp_avg_sq, beta1, beta2, step);
+    if (status != MG_OK || n == 0) return status;
     MG_CUDA_FLOAT_DISPATCH(dtype, return launch_adam<T>(n, param, grad, exp_avg, exp_avg_sq,
                                                         max_exp_avg_sq, lr, beta1, beta2, eps,
                                                         weight_decay, decoupled_wd, step,
@@ -354,11 +339,8 @@ extern "C" int mg_cuda_adam_step(int dtype, int64_t n, void *param, const void *
 extern "C" int mg_cuda_adagrad_step(int dtype, int64_t n, void *param, const void *grad,
                                     void *state_sum, double lr, double lr_decay,
                                     double weight_decay, double eps, int64_t step, int maximize) {
-    int status = check_update(dtype, n, param, grad);
-    if (status != MG_OK) return status;
-    MG_CHECK(step >= 1, MG_ERR_OP);
-    if (n == 0) return MG_OK;
-    MG_CHECK(state_sum != NULL, MG_ERR_NULL);
+    int status = mg_adagrad_check_args(dtype, n, param, grad, state_sum, step);
+    if (status != MG_OK || n == 0) return status;
     MG_CUDA_FLOAT_DISPATCH(dtype, return launch_adagrad<T>(n, param, grad, state_sum, lr,
                                                            lr_decay, weight_decay, eps, step,
                                                            maximize));
@@ -368,22 +350,16 @@ extern "C" int mg_cuda_rmsprop_step(int dtype, int64_t n, void *param, const voi
                                     void *square_avg, void *momentum_buf, void *grad_avg,
                                     double lr, double alpha, double eps, double weight_decay,
                                     double momentum, int maximize) {
-    int status = check_update(dtype, n, param, grad);
-    if (status != MG_OK) return status;
-    if (n == 0) return MG_OK;
-    MG_CHECK(square_avg != NULL, MG_ERR_NULL);
-    MG_CHECK(!(momentum > 0) || momentum_buf != NULL, MG_ERR_NULL);
+    int status = mg_rmsprop_check_args(dtype, n, param, grad, square_avg, momentum_buf, momentum);
+    if (status != MG_OK || n == 0) return status;
     MG_CUDA_FLOAT_DISPATCH(dtype, return launch_rmsprop<T>(n, param, grad, square_avg,
                                                            momentum_buf, grad_avg, lr, alpha, eps,
                                                            weight_decay, momentum, maximize));
 }
 
 extern "C" int mg_cuda_norm_pow(int dtype, int64_t n, const void *x, double p, double *out) {
-    MG_CHECK(dtype == MG_FLOAT32 || dtype == MG_FLOAT64, MG_ERR_DTYPE);
-    MG_CHECK(n >= 0, MG_ERR_SIZE);
-    MG_CHECK(p == p, MG_ERR_OP);
-    MG_CHECK(out != NULL, MG_ERR_NULL);
-    MG_CHECK(n == 0 || x != NULL, MG_ERR_NULL);
+    int status = mg_norm_pow_check_args(dtype, n, x, p, out);
+    if (status != MG_OK) return status;
     if (n == 0) {
         /* the empty sum and the max |x| of nothing are 0 (|x| >= 0); min |x|
          * of nothing has no value */

@@ -21,60 +21,24 @@
 #include <math.h>
 
 #include "common.cuh"
+#include "philox.h"
+#include "random_args.h"
 
 namespace {
-
-/* Philox4x32 constants: the multipliers and the key increments (random.c). */
-constexpr uint32_t PHILOX_M0 = 0xD2511F53u;
-constexpr uint32_t PHILOX_M1 = 0xCD9E8D57u;
-constexpr uint32_t PHILOX_W0 = 0x9E3779B9u;
-constexpr uint32_t PHILOX_W1 = 0xBB67AE85u;
 
 /* The per-block work below is __host__ __device__: the kernels call it on the
  * GPU, and a host build can run it against the CPU's random.c to check that
  * the two streams agree bit for bit. */
 #define MG_RANDOM_HD __host__ __device__ __forceinline__
 
-/* out = Philox4x32-10(counter = (block low, block high, sub, 0), key = seed).
- * The 32x32 -> 64-bit products compile to one wide multiply on the GPU. */
-MG_RANDOM_HD void philox4x32_10(uint64_t seed, uint64_t block, uint32_t sub, uint32_t out[4]) {
-    uint32_t c0 = (uint32_t)block, c1 = (uint32_t)(block >> 32), c2 = sub, c3 = 0;
-    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
-    for (int round = 0; round < 10; round++) {
-        const uint64_t p0 = (uint64_t)PHILOX_M0 * c0;
-        const uint64_t p1 = (uint64_t)PHILOX_M1 * c2;
-        const uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
-        const uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
-        c1 = (uint32_t)p1;
-        c3 = (uint32_t)p0;
-        c0 = n0;
-        c2 = n2;
-        k0 += PHILOX_W0;
-        k1 += PHILOX_W1;
-    }
-    out[0] = c0;
-    out[1] = c1;
-    out[2] = c2;
-    out[3] = c3;
-}
-
-/* The four uniforms in [0, 1) of counter block `block` (random.c's
- * uniform4_f32 / uniform4_f64); exact in T. */
+/* The four uniforms in [0, 1) of counter block `block` (philox.h, the CPU's
+ * own); exact in T. */
 MG_RANDOM_HD void uniform4(uint64_t seed, uint64_t block, float u[4]) {
-    uint32_t w[4];
-    philox4x32_10(seed, block, 0, w);
-    for (int l = 0; l < 4; l++) u[l] = (float)(w[l] >> 8) * 0x1.0p-24f;
+    mg_philox_uniform4_f32(seed, block, u);
 }
 
 MG_RANDOM_HD void uniform4(uint64_t seed, uint64_t block, double u[4]) {
-    for (uint32_t sub = 0; sub < 2; sub++) {
-        uint32_t w[4];
-        philox4x32_10(seed, block, sub, w);
-        for (int l = 0; l < 2; l++) {
-            const uint64_t bits = ((uint64_t)w[2 * l + 1] << 32) | w[2 * l];
-            u[2 * sub + l] = (double)(bits >> 11) * 0x1.0p-53;
-        }
-    }
+    mg_philox_uniform4_f64(seed, block, u);
 }
 
 /* Arithmetic rounded step by step: nvcc never fuses the _rn intrinsics into a
@@ -208,41 +172,27 @@ int launch_bernoulli(int64_t n, uint64_t seed, uint64_t offset, double p, void *
     return MG_OK;
 }
 
-/* random.c's check_draw. */
-int check_draw(int dtype, int64_t n, void *out) {
-    MG_CHECK(dtype == MG_FLOAT32 || dtype == MG_FLOAT64, MG_ERR_DTYPE);
-    MG_CHECK(n >= 0, MG_ERR_SIZE);
-    MG_CHECK(n == 0 || out != NULL, MG_ERR_NULL);
-    return MG_OK;
-}
-
 }  // namespace
 
 /* ---- entry points ------------------------------------------------------------ */
 
 extern "C" int mg_cuda_random_uniform(int dtype, int64_t n, uint64_t seed, uint64_t offset,
                                       double low, double high, void *out) {
-    int status = check_draw(dtype, n, out);
-    if (status != MG_OK) return status;
-    MG_CHECK(isfinite(low) && isfinite(high) && low <= high && isfinite(high - low), MG_ERR_OP);
-    if (n == 0) return MG_OK;
+    int status = mg_random_check_uniform(dtype, n, low, high, out);
+    if (status != MG_OK || n == 0) return status;
     MG_CUDA_FLOAT_DISPATCH(dtype, return launch_uniform<T>(n, seed, offset, low, high, out));
 }
 
 extern "C" int mg_cuda_random_normal(int dtype, int64_t n, uint64_t seed, uint64_t offset,
                                      double mean, double std, void *out) {
-    int status = check_draw(dtype, n, out);
-    if (status != MG_OK) return status;
-    MG_CHECK(isfinite(mean) && isfinite(std) && std >= 0, MG_ERR_OP);
-    if (n == 0) return MG_OK;
+    int status = mg_random_check_normal(dtype, n, mean, std, out);
+    if (status != MG_OK || n == 0) return status;
     MG_CUDA_FLOAT_DISPATCH(dtype, return launch_normal<T>(n, seed, offset, mean, std, out));
 }
 
 extern "C" int mg_cuda_random_bernoulli(int dtype, int64_t n, uint64_t seed, uint64_t offset,
                                         double p, void *out) {
-    int status = check_draw(dtype, n, out);
-    if (status != MG_OK) return status;
-    MG_CHECK(p >= 0 && p <= 1, MG_ERR_OP); /* false for NaN too */
-    if (n == 0) return MG_OK;
+    int status = mg_random_check_bernoulli(dtype, n, p, out);
+    if (status != MG_OK || n == 0) return status;
     MG_CUDA_FLOAT_DISPATCH(dtype, return launch_bernoulli<T>(n, seed, offset, p, out));
 }

@@ -2,8 +2,8 @@
  * reduce.cu -- the CUDA sum / max / min and argmax / argmin over the middle
  * axis of x viewed as (outer, n, inner), into out (outer, inner).
  *
- * Same contract, validation and status codes as the CPU's reduce.c, for
- * float32, float64 and int64:
+ * Same contract, validation (reduce_args.h) and status codes as the CPU's
+ * reduce.c, for float32, float64 and int64:
  *   - SUM of n == 0 gives 0; MAX/MIN/ARGMAX/ARGMIN of n == 0 is MG_ERR_EMPTY.
  *   - A NaN in a line makes its max/min NaN and its argmax/argmin the index of
  *     the first NaN; otherwise argmax/argmin is the first occurrence.
@@ -19,15 +19,9 @@
  */
 #include "common.cuh"
 #include "line_reduce.cuh"
+#include "reduce_args.h"
 
 namespace {
-
-/* Validation shared by both entry points (reduce.c's check_reduce). */
-int check_reduce(int dtype, int64_t outer, int64_t n, int64_t inner) {
-    MG_CHECK(mg_cuda_dtype_size(dtype) != 0, MG_ERR_DTYPE);
-    MG_CHECK(outer >= 0 && n >= 0 && inner >= 0, MG_ERR_SIZE);
-    return MG_OK;
-}
 
 template <typename T>
 int launch_reduce(int op, int64_t outer, int64_t n, int64_t inner, const void *x, void *out) {
@@ -54,12 +48,8 @@ int launch_arg_reduce(int op, int64_t outer, int64_t n, int64_t inner, const voi
 
 extern "C" int mg_cuda_reduce(int dtype, int op, int64_t outer, int64_t n, int64_t inner,
                               const void *x, void *out) {
-    int status = check_reduce(dtype, outer, n, inner);
-    if (status != MG_OK) return status;
-    MG_CHECK(op == MG_SUM || op == MG_MAX || op == MG_MIN, MG_ERR_OP);
-    if (op != MG_SUM) MG_CHECK(n > 0, MG_ERR_EMPTY);
-    if (outer == 0 || inner == 0) return MG_OK;
-    MG_CHECK(out != NULL && (n == 0 || x != NULL), MG_ERR_NULL);
+    int status = mg_reduce_check_args(dtype, op, outer, n, inner, x, out);
+    if (status != MG_OK || outer == 0 || inner == 0) return status;
     if (n == 0) { /* an empty sum: all-zero bits are 0 in every dtype */
         const size_t bytes = (size_t)(outer * inner) * mg_cuda_dtype_size(dtype);
         MG_CUDA_TRY(cudaMemsetAsync(out, 0, bytes, 0));
@@ -74,12 +64,8 @@ extern "C" int mg_cuda_reduce(int dtype, int op, int64_t outer, int64_t n, int64
 
 extern "C" int mg_cuda_arg_reduce(int dtype, int op, int64_t outer, int64_t n, int64_t inner,
                                   const void *x, int64_t *out) {
-    int status = check_reduce(dtype, outer, n, inner);
-    if (status != MG_OK) return status;
-    MG_CHECK(op == MG_ARGMAX || op == MG_ARGMIN, MG_ERR_OP);
-    MG_CHECK(n > 0, MG_ERR_EMPTY);
-    if (outer == 0 || inner == 0) return MG_OK;
-    MG_CHECK(x != NULL && out != NULL, MG_ERR_NULL);
+    int status = mg_arg_reduce_check_args(dtype, op, outer, n, inner, x, out);
+    if (status != MG_OK || outer == 0 || inner == 0) return status;
     switch (dtype) {
     case MG_FLOAT32: return launch_arg_reduce<float>(op, outer, n, inner, x, out);
     case MG_FLOAT64: return launch_arg_reduce<double>(op, outer, n, inner, x, out);

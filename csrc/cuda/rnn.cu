@@ -41,6 +41,7 @@
 
 #include "common.cuh"
 #include "gemm.cuh"
+#include "rnn_args.h"
 #include "rnn_cells.cuh"
 #include "scratch.cuh"
 
@@ -49,22 +50,6 @@
 namespace {
 
 /* ---- device helpers --------------------------------------------------------- */
-
-/* Whether sequence b takes step t (t < its length). */
-__device__ __forceinline__ bool rnn_active(const int64_t *lengths, int64_t t, int64_t b) {
-    return lengths == nullptr || t < lengths[b];
-}
-
-/* The row (t', b) of the step that ran just before step t of sequence b, or
- * -1 when step t is that sequence's first (its previous state is h0/c0).
- * Forward the previous step is t-1; reversed it is t+1, unless that lies past
- * the sequence's end: a reversed ragged sequence starts at its own last step. */
-__device__ __forceinline__ int64_t rnn_prev_row(const int64_t *lengths, int reverse, int64_t t,
-                                                int64_t steps, int64_t B, int64_t b) {
-    const int64_t prev = reverse ? t + 1 : t - 1;
-    if (prev < 0 || prev >= steps || !rnn_active(lengths, prev, b)) return -1;
-    return prev * B + b;
-}
 
 /* b_ih[j] + b_hh[j] with missing biases as zeros (the CPU's folded bias). */
 template <typename T>
@@ -92,7 +77,7 @@ template <typename T>
 __global__ void rnn_forward_step_kernel(const FwdStep<T> s) {
     MG_CUDA_FOR(idx, s.B * s.H) {
         const int64_t b = idx / s.H, j = idx % s.H;
-        if (!rnn_active(s.lengths, s.t, b)) { /* past this sequence's end: state kept, y = 0 */
+        if (!mg_rnn_active(s.lengths, s.t, b)) { /* past this sequence's end: state kept, y = 0 */
             s.y_t[idx] = T(0);
             continue;
         }
@@ -107,7 +92,7 @@ __global__ void lstm_forward_step_kernel(const FwdStep<T> s) {
     const int64_t H = s.H;
     MG_CUDA_FOR(idx, s.B * H) {
         const int64_t b = idx / H, j = idx % H;
-        if (!rnn_active(s.lengths, s.t, b)) {
+        if (!mg_rnn_active(s.lengths, s.t, b)) {
             s.y_t[idx] = T(0);
             continue;
         }
@@ -132,7 +117,7 @@ __global__ void gru_forward_step_kernel(const FwdStep<T> s) {
     const int64_t H = s.H;
     MG_CUDA_FOR(idx, s.B * H) {
         const int64_t b = idx / H, j = idx % H;
-        if (!rnn_active(s.lengths, s.t, b)) {
+        if (!mg_rnn_active(s.lengths, s.t, b)) {
             s.y_t[idx] = T(0);
             continue;
         }
@@ -179,7 +164,7 @@ template <typename T>
 __global__ void rnn_backward_step_kernel(const BwdStep<T> s) {
     MG_CUDA_FOR(idx, s.B * s.H) {
         const int64_t b = idx / s.H;
-        if (!rnn_active(s.lengths, s.t, b)) {
+        if (!mg_rnn_active(s.lengths, s.t, b)) {
             s.da_ih_t[idx] = T(0);
             continue;
         }
@@ -195,13 +180,13 @@ __global__ void lstm_backward_step_kernel(const BwdStep<T> s) {
     MG_CUDA_FOR(idx, s.B * H) {
         const int64_t b = idx / H, j = idx % H;
         T *da = s.da_ih_t + b * 4 * H + j;
-        if (!rnn_active(s.lengths, s.t, b)) {
+        if (!mg_rnn_active(s.lengths, s.t, b)) {
 #pragma unroll
             for (int q = 0; q < 4; q++) da[q * H] = T(0);
             continue;
         }
         const int64_t row = s.t * s.B + b;
-        const int64_t prev = rnn_prev_row(s.lengths, s.reverse, s.t, s.steps, s.B, b);
+        const int64_t prev = mg_rnn_prev_row(s.lengths, s.reverse, s.t, s.steps, s.B, b);
         const T *gates = s.gates + row * 4 * H + j;
         T act[4], g[4];
 #pragma unroll
@@ -223,7 +208,7 @@ __global__ void gru_backward_step_kernel(const BwdStep<T> s) {
     MG_CUDA_FOR(idx, s.B * H) {
         const int64_t b = idx / H, j = idx % H;
         T *da_ih = s.da_ih_t + b * 3 * H + j, *da_hh = s.da_hh_t + b * 3 * H + j;
-        if (!rnn_active(s.lengths, s.t, b)) {
+        if (!mg_rnn_active(s.lengths, s.t, b)) {
 #pragma unroll
             for (int q = 0; q < 3; q++) {
                 da_ih[q * H] = T(0);
@@ -232,7 +217,7 @@ __global__ void gru_backward_step_kernel(const BwdStep<T> s) {
             continue;
         }
         const int64_t row = s.t * s.B + b;
-        const int64_t prev = rnn_prev_row(s.lengths, s.reverse, s.t, s.steps, s.B, b);
+        const int64_t prev = mg_rnn_prev_row(s.lengths, s.reverse, s.t, s.steps, s.B, b);
         const T *gates = s.gates + row * 3 * H + j;
         const T r = gates[0], z = gates[H], n = gates[2 * H];
         const T h_prev = prev >= 0 ? s.y[prev * H + j] : (s.h0 != nullptr ? s.h0[idx] : T(0));
@@ -291,61 +276,29 @@ __global__ void gather_first_rows_kernel(int64_t B, int64_t GH, const int64_t *l
     }
 }
 
-/* ---- host side -------------------------------------------------------------- */
-
-/* Sizes and inputs shared by forward and backward (pointers already checked). */
-struct RnnProblem {
-    int dtype, cell, reverse;
-    int64_t steps, B, n_in, H, G;
-    const void *x, *w_ih, *w_hh, *b_ih, *b_hh, *h0, *c0;
-    const int64_t *lengths;
-};
-
-/* Backward's extra inputs and its outputs (any output may be NULL). */
-struct RnnGrads {
-    const void *dy, *dh_n, *dc_n;
-    void *dx, *dw_ih, *dw_hh, *db_ih, *db_hh, *dh0, *dc0;
-};
-
-static int64_t gate_count(int cell) {
-    switch (cell) {
-    case MG_RNN_TANH:
-    case MG_RNN_RELU: return 1;
-    case MG_GRU: return 3;
-    case MG_LSTM: return 4;
-    default: return 0;
-    }
-}
-
-/* Largest element count of any buffer addressed or allocated (as rnn.c):
- * byte sizes and sums of a few such counts cannot overflow. */
-#define RNN_MAX_ELEMS (INT64_MAX / 64)
-
-/* a * b into *out; false when the product exceeds RNN_MAX_ELEMS (a, b >= 0). */
-static bool mul_fits(int64_t a, int64_t b, int64_t *out) {
-    return !__builtin_mul_overflow(a, b, out) && *out <= RNN_MAX_ELEMS;
-}
-
 } /* namespace */
 
+/* ---- host side (the problem and its checks: rnn_args.h) ---------------------- */
+
 extern "C" int64_t mg_cuda_rnn_workspace_size(int cell, int64_t T_, int64_t B, int64_t H) {
-    const int64_t G = gate_count(cell);
+    const int64_t G = mg_rnn_gate_count(cell);
     if (G == 0 || T_ < 0 || B < 0 || H < 0) return -1;
     /* per (t, b) row: LSTM 4H gates + c; GRU 3H gates + W_hn h + b_hn; RNN
      * nothing.  GRU also one step's recurrent product (B, 3H). */
     const int64_t per_unit = cell == MG_LSTM ? 5 : (cell == MG_GRU ? 4 : 0);
     int64_t rows, row_size, size, extra = 0;
-    if (!mul_fits(T_, B, &rows) || !mul_fits(H, per_unit, &row_size) ||
-        !mul_fits(rows, row_size, &size))
+    if (!mg_mul_fits(T_, B, &rows) || !mg_mul_fits(H, per_unit, &row_size) ||
+        !mg_mul_fits(rows, row_size, &size))
         return -1;
-    if (cell == MG_GRU && !mul_fits(B, 3 * H, &extra)) return -1; /* 3H fits: H*4 did */
-    return size + extra <= RNN_MAX_ELEMS ? size + extra : -1;
+    if (cell == MG_GRU && !mg_mul_fits(B, 3 * H, &extra)) return -1; /* 3H fits: H*4 did */
+    return size + extra <= MG_MAX_ELEMS ? size + extra : -1;
 }
 
 namespace {
 
-/* lengths (a device array of B values) must lie in [0, T]: read back and
- * checked on the host, as the CPU kernel checks it (this synchronises). */
+/* rnn_args.h's lengths check: lengths (a device array of B values) must lie
+ * in [0, T]: read back and checked on the host, as the CPU kernel checks it
+ * (this synchronises). */
 static int check_lengths(const int64_t *lengths, int64_t B, int64_t T_) {
     if (lengths == nullptr || B == 0) return MG_OK;
     int64_t *host = (int64_t *)malloc((size_t)B * sizeof(int64_t));
@@ -361,50 +314,6 @@ static int check_lengths(const int64_t *lengths, int64_t B, int64_t T_) {
     }
     free(host);
     return status;
-}
-
-/* The checks of rnn.c's check_problem, in the same order with the same
- * status codes; fills the problem.  c0 is ignored for cells other than LSTM. */
-static int check_problem(RnnProblem *p, int dtype, int cell, int64_t T_, int64_t B, int64_t n_in,
-                         int64_t H, const void *x, const void *w_ih, const void *w_hh,
-                         const void *b_ih, const void *b_hh, const void *h0, const void *c0,
-                         const int64_t *lengths, int reverse) {
-    MG_CHECK(dtype == MG_FLOAT32 || dtype == MG_FLOAT64, MG_ERR_DTYPE);
-    const int64_t G = gate_count(cell);
-    MG_CHECK(G != 0, MG_ERR_OP);
-    MG_CHECK(T_ >= 0 && B >= 0 && n_in >= 0 && H >= 0, MG_ERR_SIZE);
-    int64_t S, GH, v;
-    MG_CHECK(mul_fits(T_, B, &S) && mul_fits(G, H, &GH), MG_ERR_SIZE);
-    MG_CHECK(mul_fits(S, GH, &v) && mul_fits(S, n_in, &v) && mul_fits(GH, n_in, &v) &&
-                 mul_fits(GH, H, &v) && mul_fits(B, GH, &v),
-             MG_ERR_SIZE);
-    MG_CHECK(mg_cuda_rnn_workspace_size(cell, T_, B, H) >= 0, MG_ERR_SIZE);
-
-    MG_CHECK(x != nullptr || S * n_in == 0, MG_ERR_NULL);
-    MG_CHECK(w_ih != nullptr || GH * n_in == 0, MG_ERR_NULL);
-    MG_CHECK(w_hh != nullptr || GH * H == 0, MG_ERR_NULL);
-    MG_CHECK(h0 != nullptr || B * H == 0, MG_ERR_NULL);
-    if (cell == MG_LSTM) MG_CHECK(c0 != nullptr || B * H == 0, MG_ERR_NULL);
-    int status = check_lengths(lengths, B, T_);
-    if (status != MG_OK) return status;
-
-    p->dtype = dtype;
-    p->cell = cell;
-    p->reverse = reverse != 0;
-    p->steps = T_;
-    p->B = B;
-    p->n_in = n_in;
-    p->H = H;
-    p->G = G;
-    p->x = x;
-    p->w_ih = w_ih;
-    p->w_hh = w_hh;
-    p->b_ih = b_ih;
-    p->b_hh = b_hh;
-    p->h0 = h0;
-    p->c0 = cell == MG_LSTM ? c0 : nullptr;
-    p->lengths = lengths;
-    return MG_OK;
 }
 
 /* dst (n elements) = src, or zeros when src is NULL; in stream order. */
@@ -429,7 +338,7 @@ static int rnn_gemm(int dtype, int trans_a, int trans_b, int64_t m, int64_t n, i
 /* ---- forward ---------------------------------------------------------------- */
 
 template <typename T>
-static int forward_impl(const RnnProblem &p, T *y, T *h_n, T *c_n, T *ws) {
+static int forward_impl(const mg_rnn_problem &p, T *y, T *h_n, T *c_n, T *ws) {
     const int64_t steps = p.steps, B = p.B, H = p.H, GH = p.G * p.H, S = steps * B;
     const bool lstm = p.cell == MG_LSTM, gru = p.cell == MG_GRU;
     const bool rnn = !lstm && !gru;
@@ -500,7 +409,7 @@ static int forward_impl(const RnnProblem &p, T *y, T *h_n, T *c_n, T *ws) {
  * end; steps past the end have zero gradients), a second adds first^T h0,
  * first = the first steps' rows of da_hh. */
 template <typename T>
-static int weight_hh_gradient(const RnnProblem &p, const T *y, const T *da_hh, T *first,
+static int weight_hh_gradient(const mg_rnn_problem &p, const T *y, const T *da_hh, T *first,
                               T *dw_hh) {
     const int64_t steps = p.steps, B = p.B, H = p.H, GH = p.G * p.H, S = steps * B;
     if (S == 0) /* no steps: zeros */
@@ -534,7 +443,7 @@ static int column_sums(int64_t rows, int64_t cols, const T *m, T *out) {
 }
 
 template <typename T>
-static int backward_impl(const RnnProblem &p, const T *y, const T *ws, const RnnGrads &g) {
+static int backward_impl(const mg_rnn_problem &p, const T *y, const T *ws, const mg_rnn_grads &g) {
     const int64_t steps = p.steps, B = p.B, n_in = p.n_in, H = p.H, GH = p.G * p.H;
     const int64_t S = steps * B;
     const bool lstm = p.cell == MG_LSTM, gru = p.cell == MG_GRU;
@@ -627,13 +536,12 @@ extern "C" int mg_cuda_rnn_forward(int dtype, int cell, int64_t T_, int64_t B, i
                                    const void *b_ih, const void *b_hh, const void *h0,
                                    const void *c0, const int64_t *lengths, int reverse, void *y,
                                    void *h_n, void *c_n, void *ws) {
-    RnnProblem p;
-    int status = check_problem(&p, dtype, cell, T_, B, n_in, H, x, w_ih, w_hh, b_ih, b_hh, h0, c0,
-                               lengths, reverse);
+    mg_rnn_problem p;
+    int status = mg_rnn_check_problem(&p, dtype, cell, T_, B, n_in, H, x, w_ih, w_hh, b_ih, b_hh,
+                                      h0, c0, lengths, reverse,
+                                      mg_cuda_rnn_workspace_size(cell, T_, B, H), check_lengths);
+    if (status == MG_OK) status = mg_rnn_check_forward_outputs(cell, T_, B, H, y, h_n, c_n);
     if (status != MG_OK) return status;
-    MG_CHECK(y != nullptr || T_ * B * H == 0, MG_ERR_NULL);
-    MG_CHECK(h_n != nullptr || B * H == 0, MG_ERR_NULL);
-    if (cell == MG_LSTM) MG_CHECK(c_n != nullptr || B * H == 0, MG_ERR_NULL);
     /* (ws may be NULL: inference) */
     if (dtype == MG_FLOAT32)
         return forward_impl<float>(p, (float *)y, (float *)h_n, (float *)c_n, (float *)ws);
@@ -647,26 +555,18 @@ extern "C" int mg_cuda_rnn_backward(int dtype, int cell, int64_t T_, int64_t B, 
                                     const void *y, const void *ws, const void *dy,
                                     const void *dh_n, const void *dc_n, void *dx, void *dw_ih,
                                     void *dw_hh, void *db_ih, void *db_hh, void *dh0, void *dc0) {
-    RnnProblem p;
-    int status = check_problem(&p, dtype, cell, T_, B, n_in, H, x, w_ih, w_hh, b_ih, b_hh, h0, c0,
-                               lengths, reverse);
+    mg_rnn_problem p;
+    int status = mg_rnn_check_problem(&p, dtype, cell, T_, B, n_in, H, x, w_ih, w_hh, b_ih, b_hh,
+                                      h0, c0, lengths, reverse,
+                                      mg_cuda_rnn_workspace_size(cell, T_, B, H), check_lengths);
+    if (status == MG_OK)
+        status = mg_rnn_check_backward_inputs(T_, B, H, y, ws, dy,
+                                              mg_cuda_rnn_workspace_size(cell, T_, B, H));
     if (status != MG_OK) return status;
-    MG_CHECK(y != nullptr || T_ * B * H == 0, MG_ERR_NULL);
-    MG_CHECK(dy != nullptr || T_ * B * H == 0, MG_ERR_NULL);
-    MG_CHECK(ws != nullptr || mg_cuda_rnn_workspace_size(cell, T_, B, H) == 0, MG_ERR_NULL);
 
-    RnnGrads g;
-    g.dy = dy;
-    g.dh_n = dh_n;
-    g.dc_n = cell == MG_LSTM ? dc_n : nullptr;
-    g.dx = dx;
-    g.dw_ih = dw_ih;
-    g.dw_hh = dw_hh;
-    /* a bias that does not exist has no gradient */
-    g.db_ih = b_ih != nullptr ? db_ih : nullptr;
-    g.db_hh = b_hh != nullptr ? db_hh : nullptr;
-    g.dh0 = dh0;
-    g.dc0 = cell == MG_LSTM ? dc0 : nullptr;
+    mg_rnn_grads g;
+    mg_rnn_set_grads(&g, cell, b_ih, b_hh, dy, dh_n, dc_n, dx, dw_ih, dw_hh, db_ih, db_hh, dh0,
+                     dc0);
     if (dtype == MG_FLOAT32)
         return backward_impl<float>(p, (const float *)y, (const float *)ws, g);
     return backward_impl<double>(p, (const double *)y, (const double *)ws, g);

@@ -2,8 +2,8 @@
  * softmax.cu -- the CUDA softmax, log_softmax, their backward, and logsumexp
  * over the middle axis of x viewed as (outer, n, inner).
  *
- * Same contract, validation and status codes as the CPU's softmax.c, and the
- * same arithmetic per line:
+ * Same contract, validation (softmax_args.h) and status codes as the CPU's
+ * softmax.c, and the same arithmetic per line:
  *   softmax      m = max(x); s = sum exp(x - m) (exp in T, summed in double);
  *                y = exp(x - m) * (T)(1 / s)
  *   log_softmax  y = (x - m) - (T)log(s)
@@ -28,6 +28,7 @@
 
 #include "common.cuh"
 #include "line_reduce.cuh"
+#include "softmax_args.h"
 
 namespace {
 
@@ -153,41 +154,28 @@ int launch_logsumexp(int64_t outer, int64_t n, int64_t inner, const void *x, voi
     return launch_lines(p, task, "logsumexp");
 }
 
-/* softmax.c's check_softmax. */
-int check_softmax(int dtype, int64_t outer, int64_t n, int64_t inner) {
-    MG_CHECK(dtype == MG_FLOAT32 || dtype == MG_FLOAT64, MG_ERR_DTYPE);
-    MG_CHECK(outer >= 0 && n >= 0 && inner >= 0, MG_ERR_SIZE);
-    return MG_OK;
-}
-
 }  // namespace
 
 /* ---- entry points ------------------------------------------------------------ */
 
 extern "C" int mg_cuda_softmax(int dtype, int log, int64_t outer, int64_t n, int64_t inner,
                                const void *x, void *y) {
-    int status = check_softmax(dtype, outer, n, inner);
-    if (status != MG_OK) return status;
-    if (outer == 0 || n == 0 || inner == 0) return MG_OK;
-    MG_CHECK(x != NULL && y != NULL, MG_ERR_NULL);
+    int status = mg_softmax_check_args(dtype, outer, n, inner, x, y);
+    if (status != MG_OK || outer == 0 || n == 0 || inner == 0) return status;
     MG_CUDA_FLOAT_DISPATCH(dtype, return launch_softmax<T>(log, outer, n, inner, x, y));
 }
 
 extern "C" int mg_cuda_softmax_backward(int dtype, int log, int64_t outer, int64_t n,
                                         int64_t inner, const void *y, const void *gy, void *gx) {
-    int status = check_softmax(dtype, outer, n, inner);
-    if (status != MG_OK) return status;
-    if (outer == 0 || n == 0 || inner == 0) return MG_OK;
-    MG_CHECK(y != NULL && gy != NULL && gx != NULL, MG_ERR_NULL);
+    int status = mg_softmax_backward_check_args(dtype, outer, n, inner, y, gy, gx);
+    if (status != MG_OK || outer == 0 || n == 0 || inner == 0) return status;
     MG_CUDA_FLOAT_DISPATCH(dtype,
                            return launch_softmax_backward<T>(log, outer, n, inner, y, gy, gx));
 }
 
 extern "C" int mg_cuda_logsumexp(int dtype, int64_t outer, int64_t n, int64_t inner,
                                  const void *x, void *out) {
-    int status = check_softmax(dtype, outer, n, inner);
-    if (status != MG_OK) return status;
-    if (outer == 0 || inner == 0) return MG_OK;
-    MG_CHECK(out != NULL && (n == 0 || x != NULL), MG_ERR_NULL);
+    int status = mg_logsumexp_check_args(dtype, outer, n, inner, x, out);
+    if (status != MG_OK || outer == 0 || inner == 0) return status;
     MG_CUDA_FLOAT_DISPATCH(dtype, return launch_logsumexp<T>(outer, n, inner, x, out));
 }

@@ -13,108 +13,19 @@ ops; bad arguments must give the CPU's status codes.
 Runs only on a build with MINIGRAD_CUDA=1 and a visible GPU; skipped otherwise
 (MINIGRAD_REQUIRE_CUDA=1 turns the skip into a failure, for the GPU machine).
 """
-import os
 import threading
-import zlib
 
 import numpy as np
 import pytest
 
 from minigrad._native import ffi, lib
 
+from cuda_kernel_helpers import (ALL, CODE, F32, FLOATS, I64, OK, cuda_ok, from_device, gpu,
+                                 require_cuda, seed_of)  # noqa: F401  (gpu: a fixture)
+
 pytestmark = pytest.mark.cuda
 
-
-def _cuda_unavailable():
-    """Why the CUDA kernels cannot run here, or None when they can."""
-    if not hasattr(lib, "mg_cuda_device_count"):
-        return "minigrad was built without CUDA (MINIGRAD_CUDA=1)"
-    count = ffi.new("int *")
-    if lib.mg_cuda_device_count(count) != 0 or count[0] == 0:
-        return "no CUDA device visible"
-    return None
-
-
-_REASON = _cuda_unavailable()
-if _REASON is not None:
-    if os.environ.get("MINIGRAD_REQUIRE_CUDA") == "1":
-        pytest.fail(f"MINIGRAD_REQUIRE_CUDA=1 but {_REASON}", pytrace=False)
-    pytest.skip(_REASON, allow_module_level=True)
-
-
-# ---- device round trips -------------------------------------------------------------
-
-OK = 0
-F32, F64, I64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
-CODE = {F32: lib.MG_FLOAT32, F64: lib.MG_FLOAT64, I64: lib.MG_INT64}
-FLOATS = [F32, F64]
-ALL = [F32, F64, I64]
-
-
-def cuda_ok(status, what="cuda call"):
-    if status != OK:
-        msg = ffi.string(lib.mg_cuda_last_error()).decode() if status == lib.MG_ERR_CUDA else ""
-        raise AssertionError(f"{what}: status {status} {msg}")
-
-
-def to_device(arr):
-    """Copy a numpy array (made contiguous) to new device memory: (ptr, nbytes).
-    Free with free_device(ptr); a size-0 array gives a NULL pointer."""
-    arr = np.ascontiguousarray(arr)
-    p = ffi.new("void **")
-    cuda_ok(lib.mg_cuda_malloc(arr.nbytes, p), "mg_cuda_malloc")
-    if arr.nbytes:
-        cuda_ok(lib.mg_cuda_memcpy(p[0], ffi.from_buffer(arr), arr.nbytes,
-                                   lib.MG_HOST_TO_DEVICE), "mg_cuda_memcpy to device")
-    return p[0], arr.nbytes
-
-
-def from_device(ptr, shape, dtype):
-    """A new numpy array of `shape` and `dtype` copied from device memory at ptr."""
-    out = np.empty(shape, dtype)
-    if out.nbytes:
-        cuda_ok(lib.mg_cuda_memcpy(ffi.from_buffer(out), ptr, out.nbytes,
-                                   lib.MG_DEVICE_TO_HOST), "mg_cuda_memcpy to host")
-    return out
-
-
-def free_device(ptr):
-    cuda_ok(lib.mg_cuda_free(ptr), "mg_cuda_free")
-
-
-class Device:
-    """Device buffers for one test, freed at its end (the `gpu` fixture)."""
-
-    def __init__(self):
-        self.ptrs = []
-
-    def put(self, arr):
-        ptr, _ = to_device(arr)
-        self.ptrs.append(ptr)
-        return ptr
-
-    def empty(self, shape, dtype, fill=None):
-        """Device memory for `shape`; filled with `fill` (via an upload) if given."""
-        host = np.empty(shape, dtype) if fill is None else np.full(shape, fill, dtype)
-        return self.put(host)
-
-    def view(self, dbase, base, view):
-        """The device pointer of a numpy view of `base` whose copy lives at dbase."""
-        offset = view.__array_interface__["data"][0] - base.__array_interface__["data"][0]
-        return ffi.cast("char *", dbase) + offset
-
-    def close(self):
-        for p in self.ptrs:
-            free_device(p)
-        self.ptrs = []
-
-
-@pytest.fixture
-def gpu():
-    dev = Device()
-    yield dev
-    cuda_ok(lib.mg_cuda_synchronize(), "mg_cuda_synchronize")
-    dev.close()
+require_cuda()
 
 
 def host(arr):
@@ -131,11 +42,6 @@ def shape_arg(shape):
 
 
 # ---- data ------------------------------------------------------------------------------
-
-def seed_of(*parts):
-    """A reproducible seed per test case (str hashes change between runs)."""
-    return zlib.crc32(repr(parts).encode())
-
 
 SPECIALS = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 2.0]
 

@@ -21,101 +21,23 @@ Runs only on a build with MINIGRAD_CUDA=1 and a visible GPU; skipped otherwise
 (MINIGRAD_REQUIRE_CUDA=1 turns the skip into a failure, for the GPU machine).
 """
 import itertools
-import os
-import zlib
 
 import numpy as np
 import pytest
 
 import minigrad._native
 
+from cuda_kernel_helpers import (CODE, F32, F64, FLOATS, I64, OK, cuda_ok, gpu,
+                                 require_cuda, seed_of)  # noqa: F401  (gpu: a fixture)
+
 ffi, lib = minigrad._native.ffi, minigrad._native.lib
 
 pytestmark = pytest.mark.cuda
 
-
-def _cuda_unavailable():
-    """Why the CUDA kernels cannot run here, or None when they can."""
-    if not hasattr(lib, "mg_cuda_device_count"):
-        return "minigrad was built without CUDA (MINIGRAD_CUDA=1)"
-    count = ffi.new("int *")
-    if lib.mg_cuda_device_count(count) != 0 or count[0] == 0:
-        return "no CUDA device visible"
-    return None
-
-
-_REASON = _cuda_unavailable()
-if _REASON is not None:
-    if os.environ.get("MINIGRAD_REQUIRE_CUDA") == "1":
-        pytest.fail(f"MINIGRAD_REQUIRE_CUDA=1 but {_REASON}", pytrace=False)
-    pytest.skip(_REASON, allow_module_level=True)
+require_cuda()
 
 # (imported after the skip: only a CUDA build needs the CPU oracle's wrappers here)
 from minigrad.backend.cpu.rnn import rnn_backward, rnn_forward  # noqa: E402
-
-OK = 0
-F32, F64, I64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
-CODE = {F32: lib.MG_FLOAT32, F64: lib.MG_FLOAT64, I64: lib.MG_INT64}
-FLOATS = [F32, F64]
-
-
-# ---- device buffers ------------------------------------------------------------------
-
-def cuda_ok(status, what="cuda call"):
-    if status != OK:
-        msg = ffi.string(lib.mg_cuda_last_error()).decode() if status == lib.MG_ERR_CUDA else ""
-        raise AssertionError(f"{what}: status {status} {msg}")
-
-
-class Device:
-    """Device buffers for one test, freed at its end (the `gpu` fixture)."""
-
-    def __init__(self):
-        self.ptrs = []
-
-    def put(self, arr):
-        """A device copy of `arr` (None gives NULL; a size-0 array gives NULL too)."""
-        if arr is None:
-            return ffi.NULL
-        arr = np.ascontiguousarray(arr)
-        p = ffi.new("void **")
-        cuda_ok(lib.mg_cuda_malloc(arr.nbytes, p), "mg_cuda_malloc")
-        if arr.nbytes:
-            self.ptrs.append(p[0])
-            cuda_ok(lib.mg_cuda_memcpy(p[0], ffi.from_buffer(arr), arr.nbytes,
-                                       lib.MG_HOST_TO_DEVICE), "mg_cuda_memcpy to device")
-        return p[0]
-
-    def filled(self, shape, dtype, value=np.nan):
-        """Device memory for `shape`, filled with `value` (NaN: a kernel must write it all)."""
-        return self.put(np.full(shape, value, dtype))
-
-    @staticmethod
-    def get(ptr, shape, dtype):
-        """A new numpy array copied from device memory at ptr."""
-        out = np.empty(shape, dtype)
-        if out.nbytes:
-            cuda_ok(lib.mg_cuda_memcpy(ffi.from_buffer(out), ptr, out.nbytes,
-                                       lib.MG_DEVICE_TO_HOST), "mg_cuda_memcpy to host")
-        return out
-
-    def close(self):
-        for p in self.ptrs:
-            cuda_ok(lib.mg_cuda_free(p), "mg_cuda_free")
-        self.ptrs = []
-
-
-@pytest.fixture
-def gpu():
-    dev = Device()
-    yield dev
-    cuda_ok(lib.mg_cuda_synchronize(), "mg_cuda_synchronize")
-    dev.close()
-
-
-def seed_of(*parts):
-    """A reproducible seed per test case (str hashes change between runs)."""
-    return zlib.crc32(repr(parts).encode())
 
 
 def hptr(arr):

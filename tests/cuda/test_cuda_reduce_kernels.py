@@ -15,107 +15,20 @@ Runs only on a build with MINIGRAD_CUDA=1 and a visible GPU; skipped otherwise
 (MINIGRAD_REQUIRE_CUDA=1 turns the skip into a failure, for the GPU machine).
 """
 import math
-import os
 import platform
 import threading
-import zlib
 
 import numpy as np
 import pytest
 
 from minigrad._native import ffi, lib
 
+from cuda_kernel_helpers import (ALL, CODE, F32, F64, FLOATS, I64, OK, cuda_ok, gpu,
+                                 require_cuda, seed_of, sentinel)  # noqa: F401  (gpu: a fixture)
+
 pytestmark = pytest.mark.cuda
 
-
-def _cuda_unavailable():
-    """Why the CUDA kernels cannot run here, or None when they can."""
-    if not hasattr(lib, "mg_cuda_device_count"):
-        return "minigrad was built without CUDA (MINIGRAD_CUDA=1)"
-    count = ffi.new("int *")
-    if lib.mg_cuda_device_count(count) != 0 or count[0] == 0:
-        return "no CUDA device visible"
-    return None
-
-
-_REASON = _cuda_unavailable()
-if _REASON is not None:
-    if os.environ.get("MINIGRAD_REQUIRE_CUDA") == "1":
-        pytest.fail(f"MINIGRAD_REQUIRE_CUDA=1 but {_REASON}", pytrace=False)
-    pytest.skip(_REASON, allow_module_level=True)
-
-
-# ---- device round trips ---------------------------------------------------------------
-
-OK = 0
-F32, F64, I64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
-CODE = {F32: lib.MG_FLOAT32, F64: lib.MG_FLOAT64, I64: lib.MG_INT64}
-FLOATS = [F32, F64]
-ALL = [F32, F64, I64]
-GUARD = 4  # elements after every output that kernels must leave alone
-
-
-def cuda_ok(status, what="cuda call"):
-    if status != OK:
-        msg = ffi.string(lib.mg_cuda_last_error()).decode() if status == lib.MG_ERR_CUDA else ""
-        raise AssertionError(f"{what}: status {status} {msg}")
-
-
-def sentinel(dtype):
-    return -7777 if np.dtype(dtype) == I64 else -7.25
-
-
-class Device:
-    """Device buffers for one test, freed at its end (the `gpu` fixture)."""
-
-    def __init__(self):
-        self.ptrs = []
-        self.guarded = []  # (ptr, size, dtype): outputs whose guard tail is checked at the end
-
-    def put(self, arr):
-        """A device copy of `arr` (made contiguous); NULL for an empty array."""
-        arr = np.ascontiguousarray(arr)
-        p = ffi.new("void **")
-        cuda_ok(lib.mg_cuda_malloc(arr.nbytes, p), "mg_cuda_malloc")
-        if arr.nbytes:
-            cuda_ok(lib.mg_cuda_memcpy(p[0], ffi.from_buffer(arr), arr.nbytes,
-                                       lib.MG_HOST_TO_DEVICE), "mg_cuda_memcpy to device")
-        self.ptrs.append(p[0])
-        return p[0]
-
-    def out(self, size, dtype):
-        """An output of `size` elements filled with a sentinel, plus a guard tail."""
-        ptr = self.put(np.full(size + GUARD, sentinel(dtype), dtype))
-        self.guarded.append((ptr, size, np.dtype(dtype)))
-        return ptr
-
-    def check_guards(self):
-        for ptr, size, dtype in self.guarded:
-            tail = self.get(ptr, (size + GUARD,), dtype)[size:]
-            assert (tail == sentinel(dtype)).all(), "a kernel wrote past the end of its output"
-
-    @staticmethod
-    def get(ptr, shape, dtype):
-        """A new numpy array copied from device memory at ptr."""
-        out = np.empty(shape, dtype)
-        if out.nbytes:
-            cuda_ok(lib.mg_cuda_memcpy(ffi.from_buffer(out), ptr, out.nbytes,
-                                       lib.MG_DEVICE_TO_HOST), "mg_cuda_memcpy to host")
-        return out
-
-    def close(self):
-        for p in self.ptrs:
-            cuda_ok(lib.mg_cuda_free(p), "mg_cuda_free")
-        self.ptrs = []
-
-
-@pytest.fixture
-def gpu():
-    dev = Device()
-    yield dev
-    cuda_ok(lib.mg_cuda_synchronize(), "mg_cuda_synchronize")
-    dev.check_guards()
-    dev.close()
+require_cuda()
 
 
 def host(arr):
@@ -125,11 +38,6 @@ def host(arr):
         return ffi.NULL
     assert arr.flags.c_contiguous
     return ffi.cast("void *", arr.__array_interface__["data"][0])
-
-
-def seed_of(*parts):
-    """A reproducible seed per test case (str hashes change between runs)."""
-    return zlib.crc32(repr(parts).encode())
 
 
 def close(got, want, dtype, rtol=None, atol=None):

@@ -245,6 +245,12 @@ def test_c_entry_points_validate():
     idx = ffi.new("int64_t[4]")
     assert lib.mg_reduce(lib.MG_FLOAT32, lib.MG_SUM, -1, 2, 2, buf, out) == lib.MG_ERR_SIZE
     assert lib.mg_reduce(lib.MG_FLOAT32, lib.MG_SUM, 1, 2, -2, buf, out) == lib.MG_ERR_SIZE
+    # sizes whose product overflows (no tensor has them): refused, not planned or walked
+    huge = 2 ** 62
+    assert lib.mg_reduce(lib.MG_FLOAT32, lib.MG_SUM, huge, 2 ** 40, 2 ** 40, buf, out) == \
+        lib.MG_ERR_SIZE
+    assert lib.mg_arg_reduce(lib.MG_FLOAT32, lib.MG_ARGMAX, 2, huge, 4, buf, idx) == \
+        lib.MG_ERR_SIZE
     assert lib.mg_reduce(7, lib.MG_SUM, 1, 2, 2, buf, out) == lib.MG_ERR_DTYPE
     assert lib.mg_reduce(lib.MG_FLOAT32, lib.MG_ARGMAX, 1, 2, 2, buf, out) == lib.MG_ERR_OP
     assert lib.mg_reduce(lib.MG_FLOAT32, 99, 1, 2, 2, buf, out) == lib.MG_ERR_OP

@@ -256,6 +256,9 @@ def test_c_entry_points_validate():
     assert lib.mg_softmax_backward(f64, 1, 1, 2, 2, buf, ffi.NULL, buf) == lib.MG_ERR_NULL
     assert lib.mg_softmax_backward(9, 1, 1, 2, 2, buf, buf, buf) == lib.MG_ERR_DTYPE
     assert lib.mg_logsumexp(f64, 1, 2, -1, buf, buf) == lib.MG_ERR_SIZE
+    huge = 2 ** 62  # a product past int64: refused before anything is planned
+    assert lib.mg_softmax(f64, 0, huge, 2 ** 40, 4, buf, buf) == lib.MG_ERR_SIZE
+    assert lib.mg_logsumexp(f64, 4, huge, 4, buf, buf) == lib.MG_ERR_SIZE
     assert lib.mg_logsumexp(f64, 1, 2, 2, buf, ffi.NULL) == lib.MG_ERR_NULL
     assert lib.mg_logsumexp(f64, 1, 0, 2, ffi.NULL, buf) == lib.MG_OK  # empty axis: -inf
     assert buf[0] == -INF and buf[1] == -INF
