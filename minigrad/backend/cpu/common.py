@@ -9,30 +9,12 @@ and turns a bad status into a KernelError naming the kernel and the sizes.
 import numpy as np
 
 from minigrad._native import check, ffi, lib
-
-FLOAT32 = np.dtype(np.float32)
-FLOAT64 = np.dtype(np.float64)
-INT64 = np.dtype(np.int64)
-FLOAT_DTYPES = (FLOAT32, FLOAT64)
-DTYPE_CODES = {FLOAT32: lib.MG_FLOAT32, FLOAT64: lib.MG_FLOAT64, INT64: lib.MG_INT64}
-
-
-def dtype_code(arr, kernel, floats_only=True):
-    """The C dtype code of `arr`, or a TypeError naming `kernel` and the dtype."""
-    code = DTYPE_CODES.get(arr.dtype)
-    if code is None or (floats_only and code == lib.MG_INT64):
-        expected = "float32 or float64" if floats_only else "float32, float64 or int64"
-        raise TypeError(f"{kernel}: expected {expected}, got {arr.dtype} (shape {arr.shape})")
-    return code
-
-
-def same_dtype(kernel, *arrays):
-    """Raise TypeError unless all arrays share one dtype."""
-    first = arrays[0].dtype
-    for arr in arrays[1:]:
-        if arr.dtype != first:
-            shapes = ", ".join(f"{a.dtype}{list(a.shape)}" for a in arrays)
-            raise TypeError(f"{kernel}: all inputs must have one dtype, got {shapes}")
+from minigrad.backend.shared.c_args import ONE_STRIDE as _ONE_STRIDE
+# The dtype codes and checks are the same on every device (backend/shared/checks.py);
+# the CPU wrappers import them from here, beside the host pointers.
+from minigrad.backend.shared.c_args import int64_array  # noqa: F401
+from minigrad.backend.shared.checks import (  # noqa: F401
+    DTYPE_CODES, FLOAT32, FLOAT64, FLOAT_DTYPES, INT64, check_copy, dtype_code, same_dtype)
 
 
 def ptr(arr):
@@ -50,23 +32,10 @@ def element_strides(arr):
     return [s // arr.itemsize for s in arr.strides]
 
 
-def int64_array(values):
-    """A C int64_t[] holding `values` (shapes, strides)."""
-    return ffi.new("int64_t[]", list(values))
-
-
-_ONE_STRIDE = ffi.new("int64_t[1]", [1])
-
-
 def copy_into(src, dst):
     """dst[...] = src through the C strided-copy kernel; `dst` may be a view.
     Both must have one shape and one dtype."""
-    if src.shape != dst.shape or src.dtype != dst.dtype:
-        raise ValueError(f"copy: source {src.dtype}{list(src.shape)} does not match "
-                         f"destination {dst.dtype}{list(dst.shape)}")
-    if not dst.flags.writeable:
-        raise ValueError("copy: destination is read-only")
-    dtype_code(src, "copy", floats_only=False)
+    check_copy(src, dst)
     if src.size == 0:
         return dst
     sf, df = src.flags, dst.flags

@@ -28,35 +28,30 @@ import numpy as np
 
 from minigrad._native import check, ffi, lib
 from minigrad.backend.cpu.common import copy_into
+from minigrad.backend.shared.c_args import ONE_STRIDE as _ONE_STRIDE
+from minigrad.backend.shared.c_args import size_array as _size_array
+from minigrad.backend.shared.checks import DTYPE_CODES as _ALL_CODES
+from minigrad.backend.shared.checks import FLOAT_CODES as _FLOAT_CODES
+from minigrad.backend.shared.checks import dtype_argument, expected_dtypes
+from minigrad.backend.shared.checks import op_code as _op_code
+# The op tables, rules and messages are the same on every device
+# (backend/shared/elementwise.py); what stays here is the host side: numpy
+# layouts, pointers and the fast paths.  The names the fast paths read are
+# bound here as module globals (no attribute lookup per call).
+from minigrad.backend.shared.elementwise import BACKWARD_READS_Y as _BACKWARD_READS_Y
+from minigrad.backend.shared.elementwise import BINARY_OPS as _BINARY_OPS
+from minigrad.backend.shared.elementwise import FLOAT_ONLY_OPS as _FLOAT_ONLY_OPS
+from minigrad.backend.shared.elementwise import MAX_EXACT_INT as _MAX_EXACT_INT
+from minigrad.backend.shared.elementwise import UNARY_OPS as _UNARY_OPS
+from minigrad.backend.shared.elementwise import broadcast_shape as _broadcast_shape
+from minigrad.backend.shared.elementwise import (
+    check_like_gy, check_out, clamp_bounds, fill_shape, int64_comparison,
+    int64_scalar_needs_rewrite, int64_undefined, same_dtype, saved_for_backward, to_float)
 
 __all__ = ["unary", "unary_backward", "binary", "binary_scalar", "where",
            "clamp", "clamp_backward", "fill", "fill_", "cast"]
 
-_F32, _F64, _I64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
-_FLOAT_CODES = {_F32: lib.MG_FLOAT32, _F64: lib.MG_FLOAT64}
-_ALL_CODES = {_F32: lib.MG_FLOAT32, _F64: lib.MG_FLOAT64, _I64: lib.MG_INT64}
 _INT64_CODE = lib.MG_INT64
-
-_UNARY_OPS = {
-    "neg": lib.MG_NEG, "abs": lib.MG_ABS, "exp": lib.MG_EXP, "log": lib.MG_LOG,
-    "sqrt": lib.MG_SQRT, "tanh": lib.MG_TANH, "sigmoid": lib.MG_SIGMOID,
-    "relu": lib.MG_RELU, "square": lib.MG_SQUARE, "reciprocal": lib.MG_RECIPROCAL,
-    "sign": lib.MG_SIGN,
-}
-# Which saved array each derivative reads (mg_unary_backward's contract): the
-# output y for these, nothing for neg, the input x for the rest.
-_BACKWARD_READS_Y = frozenset(("tanh", "sigmoid", "exp", "sqrt"))
-
-_BINARY_OPS = {
-    "add": lib.MG_ADD, "sub": lib.MG_SUB, "mul": lib.MG_MUL, "div": lib.MG_DIV,
-    "pow": lib.MG_POW, "maximum": lib.MG_MAXIMUM, "minimum": lib.MG_MINIMUM,
-    "eq": lib.MG_EQ, "ne": lib.MG_NE, "lt": lib.MG_LT, "le": lib.MG_LE,
-    "gt": lib.MG_GT, "ge": lib.MG_GE,
-}
-_FLOAT_ONLY_OPS = frozenset(("div", "pow"))  # no int64 kernel: cast to float first
-
-_INF = float("inf")
-_MAX_EXACT_INT = 2 ** 53  # integers a double holds exactly
 
 # ---------------------------------------------------------------------------
 # argument checks (the slow paths: they run when the fast checks fail)
@@ -68,51 +63,21 @@ def _describe(arr):
     return type(arr).__name__
 
 
-def _op_code(table, op, kernel):
-    code = table.get(op) if isinstance(op, str) else None
-    if code is None:
-        raise ValueError(f"{kernel}: unknown op {op!r}; expected one of {', '.join(table)}")
-    return code
-
-
 def _dtype_code(arr, codes, kernel):
     """C dtype code of `arr` (an array, or a numpy scalar, which acts as a 0-d
     array), or a TypeError naming the kernel."""
     code = codes.get(arr.dtype) if isinstance(arr, (np.ndarray, np.generic)) else None
     if code is None:
-        allowed = "float32 or float64" if len(codes) == 2 else "float32, float64 or int64"
-        raise TypeError(f"{kernel}: expected a numpy array of {allowed}, got {_describe(arr)}")
+        raise TypeError(f"{kernel}: expected a numpy array of {expected_dtypes(codes)}, "
+                        f"got {_describe(arr)}")
     return code
-
-
-def _same_dtype(kernel, *arrays):
-    first = arrays[0].dtype
-    if any(arr.dtype != first for arr in arrays[1:]):
-        raise TypeError(f"{kernel}: operands must share one dtype, got "
-                        + " and ".join(_describe(a) for a in arrays))
-
-
-def _to_float(value, kernel, name):
-    """float(value) for real numbers; TypeError for anything else (strings included)."""
-    if not isinstance(value, (str, bytes)):
-        try:
-            return float(value)
-        except (TypeError, ValueError, OverflowError):
-            pass
-    raise TypeError(f"{kernel}: {name} must be a real number, got {value!r}")
 
 
 def _check_out(out, shape, dtype, kernel):
     """`out` must be a writable, aligned, C-contiguous array of `shape` and `dtype`."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{kernel}: out must be a numpy array, got {_describe(out)}")
-    if out.shape != shape or out.dtype != dtype:
-        raise ValueError(f"{kernel}: out is {_describe(out)}, expected {dtype}{list(shape)}")
-    flags = out.flags
-    if not (flags.c_contiguous and flags.aligned):
-        raise ValueError(f"{kernel}: out must be C-contiguous (got strides {out.strides})")
-    if not flags.writeable:
-        raise ValueError(f"{kernel}: out is read-only")
+    check_out(out, shape, dtype, kernel)
 
 
 # ---------------------------------------------------------------------------
@@ -162,38 +127,6 @@ def _stride_array(arr, ndim):
     strides = [0] * (ndim - arr.ndim)
     strides += [s // size if d != 1 else 0 for d, s in zip(arr.shape, arr.strides)]
     return ffi.new("int64_t[]", strides)
-
-
-_ONE_STRIDE = ffi.new("int64_t[1]", [1])
-_SIZE_CACHE = {}
-
-
-def _size_array(n):
-    """A cached C int64_t[1] holding n: the shape of a flat (1-D) call."""
-    arr = _SIZE_CACHE.get(n)
-    if arr is None:
-        if len(_SIZE_CACHE) >= 1024:
-            _SIZE_CACHE.clear()
-        arr = _SIZE_CACHE[n] = ffi.new("int64_t[1]", [n])
-    return arr
-
-
-def _broadcast_shape(kernel, *shapes):
-    """numpy's broadcasting rule on shape tuples; ValueError naming every shape."""
-    ndim = max(len(s) for s in shapes)
-    result = [1] * ndim
-    for shape in shapes:
-        offset = ndim - len(shape)
-        for i, size in enumerate(shape):
-            have = result[offset + i]
-            if size != have:
-                if have == 1:
-                    result[offset + i] = size
-                elif size != 1:
-                    raise ValueError(f"{kernel}: shapes "
-                                     + " and ".join(str(tuple(s)) for s in shapes)
-                                     + " are not broadcastable")
-    return tuple(result)
 
 
 _LAYOUT_CACHE = {}
@@ -270,13 +203,13 @@ def unary_backward(op, x, y, gy):
     px = py = ffi.NULL
     saved = None
     if op != "neg":
+        # the shared rules' conditions, inline: this runs at every backward step
         name, saved = ("y", y) if op in _BACKWARD_READS_Y else ("x", x)
         if saved is None:
-            raise ValueError(f"{kernel}: the derivative of {op} reads {name}, got None")
+            saved_for_backward(kernel, op, x, y)  # raises
         _dtype_code(saved, _FLOAT_CODES, kernel)
         if saved.dtype != gy.dtype or saved.shape != gy.shape:
-            raise (TypeError if saved.dtype != gy.dtype else ValueError)(
-                f"{kernel}: {name} is {_describe(saved)} but gy is {_describe(gy)}")
+            check_like_gy(kernel, name, saved, gy)  # raises
         saved = _contiguous(saved)
         if name == "y":
             py = ffi.from_buffer(saved)
@@ -350,9 +283,8 @@ def _binary_argument_error(op, a, b):
     _op_code(_BINARY_OPS, op, "binary")
     _dtype_code(a, _ALL_CODES, kernel)
     _dtype_code(b, _ALL_CODES, kernel)
-    _same_dtype(kernel, a, b)
-    raise TypeError(f"{kernel}: not defined for int64 ({_describe(a)} and {_describe(b)}); "
-                    "cast to a float dtype first")
+    same_dtype(kernel, a, b)
+    raise int64_undefined(kernel, a, b)
 
 
 def binary_scalar(op, a, scalar, scalar_first=False, out=None):
@@ -371,20 +303,13 @@ def binary_scalar(op, a, scalar, scalar_first=False, out=None):
         kernel = f"binary_scalar({op!r})"
         _op_code(_BINARY_OPS, op, "binary_scalar")
         _dtype_code(a, _ALL_CODES, kernel)
-        _to_float(scalar, kernel, "scalar")
+        to_float(scalar, kernel, "scalar")
         raise
-    if dtype == _INT64_CODE and not (s.is_integer() and abs(s) <= _MAX_EXACT_INT and s == scalar):
-        if op in _COMPARISONS:
+    if dtype == _INT64_CODE and (op in _FLOAT_ONLY_OPS or not (
+            s.is_integer() and abs(s) <= _MAX_EXACT_INT and s == scalar)):
+        # an int64 array and a scalar that is not an exactly held integer, or div/pow
+        if int64_scalar_needs_rewrite(f"binary_scalar({op!r})", op, a, s, scalar):
             return _int64_compare(op, a, scalar, scalar_first, out)
-        kernel = f"binary_scalar({op!r})"
-        if op in _FLOAT_ONLY_OPS:
-            raise TypeError(f"{kernel}: not defined for int64 ({_describe(a)}); "
-                            "cast to a float dtype first")
-        raise TypeError(f"{kernel}: an int64 array needs an integer scalar of "
-                        f"magnitude <= 2**53, got {scalar!r}")
-    if dtype == _INT64_CODE and op in _FLOAT_ONLY_OPS:
-        raise TypeError(f"binary_scalar({op!r}): not defined for int64 ({_describe(a)}); "
-                        "cast to a float dtype first")
     flags = a.flags
     if not (flags.c_contiguous and flags.aligned):
         a = _contiguous(a)
@@ -400,49 +325,19 @@ def binary_scalar(op, a, scalar, scalar_first=False, out=None):
     return out
 
 
-_COMPARISONS = frozenset(("eq", "ne", "lt", "le", "gt", "ge"))
-_FLIPPED = {"eq": "eq", "ne": "ne", "lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}
-
-
 def _int64_compare(op, a, scalar, scalar_first, out):
     """An int64 array compared with a scalar that is not an exactly held
-    integer (2.5, 1e300, inf, nan, 2**60 + 1), rewritten as an exact integer
-    comparison or a constant: for integers x, x < 2.5 is x <= 2."""
-    if scalar_first:  # s < x is x > s
-        op = _FLIPPED[op]
-    try:
-        s = scalar if isinstance(scalar, (int, np.integer)) else float(scalar)
-        floor = int(s // 1)  # Python ints: exact for any size; inf and nan raise
-    except (OverflowError, ValueError):
-        floor = None
-    result = None
-    if floor is None:  # s is +-inf or nan
-        s = float(scalar)
-        if s != s:
-            result = op == "ne"
-        else:
-            below = s > 0  # every x lies below +inf
-            result = {"eq": False, "ne": True, "lt": below, "le": below,
-                      "gt": not below, "ge": not below}[op]
-    elif floor != s:  # not an integer: x == s never holds
-        if op in ("eq", "ne"):
-            result = op == "ne"
-        else:  # x < s is x <= floor(s); x >= s is x > floor(s)
-            op = {"lt": "le", "le": "le", "gt": "gt", "ge": "gt"}[op]
-    else:  # an integer that a double cannot hold exactly
-        pass
-    if result is None:
-        if not -2 ** 63 <= floor < 2 ** 63:
-            result = {"lt": floor > 0, "le": floor > 0, "gt": floor < 0, "ge": floor < 0,
-                      "eq": False, "ne": True}[op]
-        elif abs(floor) <= _MAX_EXACT_INT:
-            return binary_scalar(op, a, floor, False, out)
-        else:
-            return binary(op, a, np.array(floor, np.int64), out=out)
+    integer, run as the exact integer comparison or constant that
+    shared.elementwise.int64_comparison finds (for integers, x < 2.5 is x <= 2)."""
+    how, op, value = int64_comparison(op, scalar, scalar_first)
+    if how == "scalar":
+        return binary_scalar(op, a, value, False, out)
+    if how == "array":
+        return binary(op, a, np.array(value, np.int64), out=out)
     if out is None:
-        return fill(a.shape, 1.0 if result else 0.0, a.dtype)
+        return fill(a.shape, value, a.dtype)
     _check_out(out, a.shape, a.dtype, f"binary_scalar({op!r})")
-    return fill_(out, 1.0 if result else 0.0)
+    return fill_(out, value)
 
 
 def where(cond, a, b):
@@ -453,7 +348,7 @@ def where(cond, a, b):
     _dtype_code(b, _ALL_CODES, kernel)
     _dtype_code(cond, _ALL_CODES, kernel)
     if not (cond.dtype == a.dtype == b.dtype):
-        _same_dtype(kernel, cond, a, b)
+        same_dtype(kernel, cond, a, b)
     shape = a.shape
     fc, fa, fb = cond.flags, a.flags, b.flags
     if (shape == b.shape == cond.shape and fc.c_contiguous and fa.c_contiguous
@@ -482,10 +377,6 @@ def where(cond, a, b):
 # clamp
 
 
-def _bound(value, default, kernel, name):
-    return default if value is None else _to_float(value, kernel, name)
-
-
 def clamp(x, lo=None, hi=None, out=None):
     """min(max(x, lo), hi) elementwise; None means no bound.  lo > hi gives hi
     everywhere and a NaN bound gives NaN (as torch.clamp).  x: float32,
@@ -493,10 +384,7 @@ def clamp(x, lo=None, hi=None, out=None):
     out: optional, as in `unary`."""
     kernel = "clamp"
     dtype = _dtype_code(x, _ALL_CODES, kernel)
-    lo = _bound(lo, -_INF, kernel, "lo")
-    hi = _bound(hi, _INF, kernel, "hi")
-    if dtype == _INT64_CODE and (lo != lo or hi != hi):
-        raise ValueError(f"{kernel}: a NaN bound has no meaning for int64 ({_describe(x)})")
+    lo, hi = clamp_bounds(kernel, x, lo, hi, dtype == _INT64_CODE)
     x = _contiguous(x)
     if out is None:
         out = np.empty(x.shape, x.dtype)
@@ -515,11 +403,9 @@ def clamp_backward(x, lo, hi, gy):
     kernel = "clamp_backward"
     dtype = _dtype_code(x, _FLOAT_CODES, kernel)
     _dtype_code(gy, _FLOAT_CODES, kernel)
-    _same_dtype(kernel, x, gy)
-    if x.shape != gy.shape:
-        raise ValueError(f"{kernel}: x is {_describe(x)} but gy is {_describe(gy)}")
-    lo = _bound(lo, -_INF, kernel, "lo")
-    hi = _bound(hi, _INF, kernel, "hi")
+    same_dtype(kernel, x, gy)
+    check_like_gy(kernel, "x", x, gy)
+    lo, hi = clamp_bounds(kernel, x, lo, hi, False)
     x, gy = _contiguous(x), _contiguous(gy)
     gx = np.empty(gy.shape, gy.dtype)
     status = lib.mg_clamp_backward(dtype, x.size, ffi.from_buffer(x), lo, hi,
@@ -533,16 +419,6 @@ def clamp_backward(x, lo, hi, gy):
 # fill, cast
 
 
-def _dtype_of(dtype, kernel):
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt not in _ALL_CODES:
-        raise TypeError(f"{kernel}: dtype must be float32, float64 or int64, got {dtype!r}")
-    return dt
-
-
 def fill_(arr, value):
     """arr[...] = value in place; arr must be C-contiguous.  For int64 the
     value is truncated toward zero (NaN gives 0, out-of-range values saturate)."""
@@ -552,7 +428,7 @@ def fill_(arr, value):
         raise ValueError(f"fill_: array must be C-contiguous (got strides {arr.strides})")
     if not flags.writeable:
         raise ValueError("fill_: array is read-only")
-    status = lib.mg_fill(dtype, arr.size, _to_float(value, "fill_", "value"),
+    status = lib.mg_fill(dtype, arr.size, to_float(value, "fill_", "value"),
                          ffi.from_buffer(arr))
     if status:
         check(status, "mg_fill", f"arr={_describe(arr)}")
@@ -562,18 +438,15 @@ def fill_(arr, value):
 def fill(shape, value, dtype):
     """A new C-contiguous array of `shape` (an int or a tuple) and `dtype`
     holding `value` everywhere."""
-    dt = _dtype_of(dtype, "fill")
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    if any(int(d) < 0 for d in shape):
-        raise ValueError(f"fill: negative dimension in shape {shape}")
-    return fill_(np.empty(shape, dt), value)
+    dt = dtype_argument(dtype, "fill", _ALL_CODES)
+    return fill_(np.empty(fill_shape(shape), dt), value)
 
 
 def cast(x, dtype):
     """A new array of x's shape converted to `dtype` (float32, float64, int64).
     float -> int64 truncates toward zero; NaN gives 0; out-of-range saturates."""
     src = _dtype_code(x, _ALL_CODES, "cast")
-    dt = _dtype_of(dtype, "cast")
+    dt = dtype_argument(dtype, "cast", _ALL_CODES)
     x = _contiguous(x)
     out = np.empty(x.shape, dt)
     status = lib.mg_cast(src, _ALL_CODES[dt], x.size, ffi.from_buffer(x), ffi.from_buffer(out))

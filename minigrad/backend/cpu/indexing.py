@@ -14,19 +14,19 @@ in place of the axis), i.e. numpy's take(src, idx, axis) and torch's
 index_select for a 1-D idx.  scatter_add adds each slice of src into the dst
 slice its index names; repeated indices accumulate (the gradient of gather,
 e.g. of an embedding lookup).  Negative indices count from the end; any index
-outside [-n, n) raises IndexError before anything is written.
+outside [-n, n) raises IndexError before anything is written.  The axis and
+shape rules are the same on every device: backend/shared/indexing.py.
 """
-import math
-
 import numpy as np
 
 from minigrad._native import check, lib
+from minigrad.backend.cpu.common import INT64 as _INT64
 from minigrad.backend.cpu.common import dtype_code, ptr
-from minigrad.backend.cpu.reductions import c_input, int64_ptr, normalize_axis
+from minigrad.backend.cpu.reductions import c_input, int64_ptr
+from minigrad.backend.shared.indexing import (axis_of, check_index_status, check_scatter_source,
+                                              check_scatter_target, gather_layout)
 
 __all__ = ["gather", "scatter_add"]
-
-_INT64 = np.dtype(np.int64)
 
 
 def _indices(idx, kernel):
@@ -40,18 +40,6 @@ def _indices(idx, kernel):
     return flat.reshape(-1)
 
 
-def _axis(kernel, arr, axis):
-    if arr.ndim == 0:
-        raise ValueError(f"{kernel}: expected an array with at least one dimension, got a 0-d array")
-    return normalize_axis(kernel, arr.shape, axis)
-
-
-def _index_error(kernel, status, n, axis, shape):
-    if status == lib.MG_ERR_INDEX:
-        raise IndexError(f"{kernel}: index out of range for axis {axis} of size {n} "
-                         f"(shape {tuple(shape)}); indices must lie in [{-n}, {n})")
-
-
 def gather(src, idx, axis):
     """src's slices along `axis` picked by `idx` (numpy.take / torch.index_select).
 
@@ -59,14 +47,15 @@ def gather(src, idx, axis):
     Returns src.shape[:axis] + idx.shape + src.shape[axis+1:]."""
     kernel = "gather"
     src, dtype = c_input(src, kernel, floats_only=False)
-    axis = _axis(kernel, src, axis)
+    axis = axis_of(kernel, src, axis)
     flat = _indices(idx, kernel)
     shape = src.shape
-    outer, n, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
-    out = np.empty(shape[:axis] + np.shape(idx) + shape[axis + 1:], src.dtype)
+    outer, n, inner, out_shape = gather_layout(shape, axis, np.shape(idx))
+    out = np.empty(out_shape, src.dtype)
     status = lib.mg_gather(dtype, outer, n, inner, int64_ptr(flat), flat.size, ptr(src), ptr(out))
-    _index_error(kernel, status, n, axis, shape)
-    check(status, "mg_gather", lambda: f"src shape={shape}, idx shape={np.shape(idx)}, axis={axis}")
+    check_index_status(kernel, status, n, axis, shape)
+    check(status, "mg_gather",
+          lambda: f"src shape={shape}, idx shape={np.shape(idx)}, axis={axis}")
     return out
 
 
@@ -80,25 +69,15 @@ def scatter_add(dst, idx, src, axis):
     if not isinstance(dst, np.ndarray):
         raise TypeError(f"{kernel}: dst must be a numpy array, got {type(dst).__name__}")
     dtype = dtype_code(dst, kernel)
-    flags = dst.flags
-    if not (flags.c_contiguous and flags.aligned):
-        raise ValueError(f"{kernel}: dst must be C-contiguous (it is written in place), "
-                         f"got strides {dst.strides}")
-    if not flags.writeable:
-        raise ValueError(f"{kernel}: dst is read-only")
-    axis = _axis(kernel, dst, axis)
+    check_scatter_target(kernel, dst)
+    axis = axis_of(kernel, dst, axis)
     flat = _indices(idx, kernel)
     src, _ = c_input(src, kernel)
-    if src.dtype != dst.dtype:
-        raise TypeError(f"{kernel}: src and dst must share one dtype, got {src.dtype} and {dst.dtype}")
+    outer, n, inner = check_scatter_source(kernel, src, dst, np.shape(idx), axis)
     shape = dst.shape
-    expected = shape[:axis] + np.shape(idx) + shape[axis + 1:]
-    if src.shape != expected:
-        raise ValueError(f"{kernel}: src has shape {tuple(src.shape)}, expected {expected} "
-                         f"(dst shape {tuple(shape)}, idx shape {np.shape(idx)}, axis {axis})")
-    outer, n, inner = math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
     status = lib.mg_scatter_add(dtype, outer, n, inner, int64_ptr(flat), flat.size,
                                 ptr(src), ptr(dst))
-    _index_error(kernel, status, n, axis, shape)
-    check(status, "mg_scatter_add", lambda: f"dst shape={shape}, idx shape={np.shape(idx)}, axis={axis}")
+    check_index_status(kernel, status, n, axis, shape)
+    check(status, "mg_scatter_add",
+          lambda: f"dst shape={shape}, idx shape={np.shape(idx)}, axis={axis}")
     return dst

@@ -11,26 +11,19 @@ copied.  A batch of matrices needs one stride between them (0 reuses a single
 matrix).  Anything else (negative strides, two non-unit strides, partially
 broadcast batch dims) is first made contiguous by the C copy kernel.
 
-This runs for every matmul of a training loop, so the common cases stay on a
-short path: a few attribute reads and one C call.
+The argument and shape rules (gemm's, and numpy's matmul rules) are the same
+on every device: backend/shared/linalg.py.  This runs for every matmul of a
+training loop, so the common cases stay on a short path: a few attribute
+reads and one C call.
 """
 import numpy as np
 
 from minigrad._native import check, ffi, lib
-from minigrad.backend.cpu.common import FLOAT32, FLOAT64, contiguous
+from minigrad.backend.cpu.common import contiguous
+from minigrad.backend.cpu.container import broadcast_to
+from minigrad.backend.shared.linalg import check_gemm_out, gemm_args, matmul_args
 
 __all__ = ["gemm", "matmul"]
-
-_DTYPE_CODES = {FLOAT32: lib.MG_FLOAT32, FLOAT64: lib.MG_FLOAT64}
-
-
-def _dtype_code(kernel, a, b):
-    """The C dtype code shared by a and b; TypeError unless both are one float dtype."""
-    code = _DTYPE_CODES.get(a.dtype)
-    if code is None or b.dtype != a.dtype:
-        raise TypeError(f"{kernel}: expected two float32 or two float64 arrays, got "
-                        f"{a.dtype}{list(a.shape)} and {b.dtype}{list(b.shape)}")
-    return code
 
 
 def _layout(x):
@@ -124,64 +117,15 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None, buil
     Returns out.
     """
     kernel = "gemm_builtin" if builtin else "gemm"
-    code = _dtype_code(kernel, a, b)
-    if a.ndim not in (2, 3) or b.ndim not in (2, 3):
-        raise ValueError(f"{kernel}: expected 2-D or 3-D operands, got a {list(a.shape)} "
-                         f"and b {list(b.shape)}")
-    m, k = a.shape[-1:-3:-1] if trans_a else a.shape[-2:]
-    k_b, n = b.shape[-1:-3:-1] if trans_b else b.shape[-2:]
-    batches = {x.shape[0] for x in (a, b) if x.ndim == 3}
-    if k != k_b or len(batches) > 1:
-        raise ValueError(f"{kernel}: shapes do not match: a {list(a.shape)} (trans_a={trans_a}), "
-                         f"b {list(b.shape)} (trans_b={trans_b})")
-    batch = batches.pop() if batches else 1
-    shape = (batch, m, n) if a.ndim == 3 or b.ndim == 3 else (m, n)
+    code, batch, m, n, k, shape = gemm_args(kernel, a, b, trans_a, trans_b)
     if out is None:
         out = np.empty(shape, a.dtype)
         beta = 0.0
     else:
-        if out.shape != shape or out.dtype != a.dtype:
-            raise ValueError(f"{kernel}: out must be {a.dtype}{list(shape)}, "
-                             f"got {out.dtype}{list(out.shape)}")
-        if not out.flags.c_contiguous or not out.flags.writeable:
-            raise ValueError(f"{kernel}: out must be C-contiguous and writeable")
-        if np.may_share_memory(out, a) or np.may_share_memory(out, b):
-            raise ValueError(f"{kernel}: out must not overlap a or b")
+        check_gemm_out(kernel, out, shape, a, b, np.may_share_memory)
     _run(kernel, code, a, bool(trans_a), b, bool(trans_b), batch, m, n, k, float(alpha),
          float(beta), out)
     return out
-
-
-def _batch_shape(a, b, a_batch, b_batch):
-    """numpy's broadcast of two batch shapes, or a ValueError naming both operands."""
-    try:
-        return np.broadcast_shapes(a_batch, b_batch)
-    except ValueError:
-        raise ValueError(f"matmul: batch dims of shapes {list(a.shape)} and {list(b.shape)} "
-                         f"do not broadcast") from None
-
-
-def _collapsible(x):
-    """Whether x's batch dims (all but the last two) can be read with one stride."""
-    shape, strides = x.shape[:-2], x.strides[:-2]
-    dims = [(n, s) for n, s in zip(shape, strides) if n != 1]
-    return all(s == s_next * n_next for (_, s), (n_next, s_next) in zip(dims, dims[1:]))
-
-
-def _as_batch(x, batch_shape, batch):
-    """x as one matrix (2-D, reused for every batch entry) or as (batch, rows, cols),
-    broadcasting its batch dims to batch_shape; copies only when no view will do."""
-    if x.ndim == 2 or (x.ndim == 3 and x.shape[0] == batch):
-        return x
-    x_batch = x.shape[:-2]
-    matrix = x.shape[-2:]
-    if all(d == 1 for d in x_batch):
-        return x.reshape(matrix)  # dropping size-1 dims is always a view
-    if x_batch != batch_shape:  # partly broadcast: a zero stride among others
-        x = np.broadcast_to(x, batch_shape + matrix)
-    if not _collapsible(x):
-        x = contiguous(x)
-    return x.reshape((batch,) + matrix)
 
 
 def matmul(a, b):
@@ -192,32 +136,8 @@ def matmul(a, b):
     column vector (k,) likewise; both 1-D gives a 0-d array.
     Raises TypeError on a dtype mismatch, ValueError on a shape mismatch.
     """
-    code = _dtype_code("matmul", a, b)
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: operands must have at least one dim, got shapes "
-                         f"{list(a.shape)} and {list(b.shape)}")
-    a2 = a if a.ndim >= 2 else a.reshape(1, a.shape[0])
-    b2 = b if b.ndim >= 2 else b.reshape(b.shape[0], 1)
-    m, k = a2.shape[-2:]
-    k_b, n = b2.shape[-2:]
-    if k != k_b:
-        raise ValueError(f"matmul: shapes {list(a.shape)} and {list(b.shape)} do not match: "
-                         f"{k} (last dim of a) != {k_b} (" + ("only" if b.ndim == 1 else
-                                                               "second-to-last") + " dim of b)")
-    a_batch, b_batch = a2.shape[:-2], b2.shape[:-2]
-    if a_batch == b_batch or not b_batch:
-        batch_shape = a_batch
-    elif not a_batch:
-        batch_shape = b_batch
-    else:
-        batch_shape = _batch_shape(a, b, a_batch, b_batch)
-    batch = 1
-    for d in batch_shape:
-        batch *= d
+    code, a3, b3, batch_shape, batch, m, n, k, result_shape = matmul_args(a, b, broadcast_to,
+                                                                          contiguous)
     out = np.empty(batch_shape + (m, n), a.dtype)
-    _run("gemm", code, _as_batch(a2, batch_shape, batch), False,
-         _as_batch(b2, batch_shape, batch), False, batch, m, n, k, 1.0, 0.0, out)
-    if a.ndim == 1 or b.ndim == 1:
-        shape = batch_shape + ((m,) if a.ndim > 1 else ()) + ((n,) if b.ndim > 1 else ())
-        out = out.reshape(shape)
-    return out
+    _run("gemm", code, a3, False, b3, False, batch, m, n, k, 1.0, 0.0, out)
+    return out if result_shape is None else out.reshape(result_shape)

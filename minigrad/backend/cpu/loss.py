@@ -7,12 +7,15 @@ weights, ``ignore_index`` and ``label_smoothing``.  Per row i with target t:
 
 and 0 where ``target[i] == ignore_index``.  The caller reduces: a mean is
 ``loss.sum() / row_weight.sum()``, as PyTorch divides by the summed weights of
-the rows that count.
+the rows that count.  The argument rules are the same on every device:
+backend/shared/loss.py.
 """
 import numpy as np
 
 from minigrad._native import check, ffi, lib
-from minigrad.backend.cpu.common import INT64, contiguous, dtype_code, ptr, same_dtype
+from minigrad.backend.cpu.common import contiguous, dtype_code, ptr
+from minigrad.backend.shared.loss import (check_grad_loss, check_rows, check_target,
+                                          check_weight, label_smoothing_of, raise_bad_target)
 
 __all__ = ["cross_entropy", "cross_entropy_backward"]
 
@@ -24,26 +27,15 @@ def _check_inputs(op, rows, target, weight, label_smoothing, rows_name):
         raise TypeError(f"{op}: expected numpy arrays, got {type(rows).__name__} and "
                         f"{type(target).__name__}")
     code = dtype_code(rows, op)
-    if rows.ndim != 2:
-        raise ValueError(f"{op}: {rows_name} must be 2-D (n, c), got shape {rows.shape}")
-    n, c = rows.shape
-    if target.dtype != INT64:
-        raise TypeError(f"{op}: target must be int64, got {target.dtype} (shape {target.shape})")
-    if target.shape != (n,):
-        raise ValueError(f"{op}: target must have shape ({n},) to match {rows_name} "
-                         f"{rows.shape}, got {target.shape}")
+    check_rows(op, rows, rows_name)
+    check_target(op, target, rows, rows_name)
     if weight is not None:
         if not isinstance(weight, np.ndarray):
             raise TypeError(f"{op}: weight must be a numpy array or None, "
                             f"got {type(weight).__name__}")
-        same_dtype(op, rows, weight)
-        if weight.shape != (c,):
-            raise ValueError(f"{op}: weight must have shape ({c},) for {c} classes, "
-                             f"got {weight.shape}")
+        check_weight(op, weight, rows)
         weight = contiguous(weight)
-    label_smoothing = float(label_smoothing)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    label_smoothing = label_smoothing_of(op, label_smoothing)
     return contiguous(rows), contiguous(target), weight, code, label_smoothing
 
 
@@ -55,16 +47,6 @@ def _optional(arr):
 def _int64_ptr(arr):
     """An int64_t * to a contiguous int64 array (ptr() gives a char *)."""
     return ffi.from_buffer("int64_t[]", arr)
-
-
-def _raise_bad_target(op, target, c, ignore_index):
-    """IndexError naming the first target outside [0, c) (error path only)."""
-    for i, t in enumerate(target.tolist()):
-        if t != ignore_index and not 0 <= t < c:
-            raise IndexError(f"{op}: target[{i}] = {t} is out of range for {c} classes: "
-                             f"expected values in [0, {c}) or ignore_index={ignore_index} "
-                             f"(target shape {target.shape})")
-    raise IndexError(f"{op}: a target is out of range [0, {c})")  # unreachable in practice
 
 
 def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothing=0.0):
@@ -88,7 +70,7 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothin
                                   _optional(weight), ignore_index, ls,
                                   ptr(loss), ptr(row_weight), ptr(log_probs))
     if status == lib.MG_ERR_INDEX:
-        _raise_bad_target(op, target, c, ignore_index)
+        raise_bad_target(op, target, c, ignore_index)
     check(status, "mg_cross_entropy", lambda: f"logits {logits.shape}, target {target.shape}")
     return loss, row_weight, log_probs
 
@@ -106,10 +88,7 @@ def cross_entropy_backward(log_probs, target, grad_loss, weight=None, ignore_ind
     n, c = log_probs.shape
     if not isinstance(grad_loss, np.ndarray):
         raise TypeError(f"{op}: grad_loss must be a numpy array, got {type(grad_loss).__name__}")
-    same_dtype(op, log_probs, grad_loss)
-    if grad_loss.shape != (n,):
-        raise ValueError(f"{op}: grad_loss must have shape ({n},) to match log_probs "
-                         f"{log_probs.shape}, got {grad_loss.shape}")
+    check_grad_loss(op, grad_loss, log_probs)
     grad_loss = contiguous(grad_loss)
     ignore_index = int(ignore_index)
     grad = np.empty((n, c), log_probs.dtype)
@@ -117,7 +96,7 @@ def cross_entropy_backward(log_probs, target, grad_loss, weight=None, ignore_ind
                                            _optional(weight),
                                            ignore_index, ls, ptr(grad_loss), ptr(grad))
     if status == lib.MG_ERR_INDEX:
-        _raise_bad_target(op, target, c, ignore_index)
+        raise_bad_target(op, target, c, ignore_index)
     check(status, "mg_cross_entropy_backward",
           lambda: f"log_probs {log_probs.shape}, target {target.shape}")
     return grad

@@ -10,13 +10,15 @@ overlap one another (``grad`` may be any layout: it is copied when strided).
 State initialisation is the caller's: zeros for Adam's moments, RMSprop's
 averages and buffer, ``initial_accumulator_value`` for Adagrad's ``state_sum``.
 ``step`` arguments count updates including this one (1 on the first call).
+The argument rules are the same on every device: backend/shared/optim.py.
 """
-import math
-
 import numpy as np
 
 from minigrad._native import check, ffi, lib
 from minigrad.backend.cpu.common import contiguous, dtype_code, ptr
+from minigrad.backend.shared.optim import (adagrad_hyperparameters, adam_hyperparameters,
+                                           check_update, details as _details, norm_pow_p,
+                                           rmsprop_hyperparameters, sgd_hyperparameters)
 
 __all__ = ["sgd_step", "adam_step", "adagrad_step", "rmsprop_step", "norm_pow"]
 
@@ -36,44 +38,12 @@ def _check_update(op, param, grad, **state):
         if not isinstance(arr, np.ndarray):
             raise TypeError(f"{op}: {name} must be a numpy array, got {type(arr).__name__}")
         inplace[name] = arr
-    for name, arr in list(inplace.items()) + [("grad", grad)]:
-        if arr.dtype != param.dtype:
-            raise TypeError(f"{op}: {name} has dtype {arr.dtype}, expected {param.dtype} "
-                            f"like param")
-        if arr.shape != param.shape:
-            raise ValueError(f"{op}: {name} has shape {arr.shape}, expected {param.shape} "
-                             f"like param")
-    for name, arr in inplace.items():
-        if not arr.flags.c_contiguous:
-            raise ValueError(f"{op}: {name} (shape {arr.shape}) must be C-contiguous: "
-                             f"it is updated in place")
-        if not arr.flags.writeable:
-            raise ValueError(f"{op}: {name} (shape {arr.shape}) is read-only")
-    # Overlapping buffers would silently mix two states (or a state and the
-    # gradient); refuse them.  may_share_memory only compares address ranges.
-    named = list(inplace.items()) + [("grad", grad)]
-    for i, (name_a, a) in enumerate(named):
-        for name_b, b in named[i + 1:]:
-            if a.size and b.size and np.may_share_memory(a, b):
-                raise ValueError(f"{op}: {name_a} and {name_b} share memory; each needs "
-                                 f"its own buffer")
+    check_update(op, param, grad, inplace, np.may_share_memory)
     return code, contiguous(grad)
 
 
 def _optional(arr):
     return ffi.NULL if arr is None else ptr(arr)
-
-
-def _details(param):
-    return lambda: f"shape={param.shape}, dtype={param.dtype}"
-
-
-def _step_count(op, step):
-    step = int(step)
-    if step < 1:
-        raise ValueError(f"{op}: step counts updates including this one and must be >= 1, "
-                         f"got {step}")
-    return step
 
 
 def sgd_step(param, grad, buf, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
@@ -84,12 +54,7 @@ def sgd_step(param, grad, buf, lr, momentum=0.0, dampening=0.0, weight_decay=0.0
     first_step: the buffer has no history yet; it becomes the (decayed) grad.
     """
     op = "sgd_step"
-    momentum, dampening = float(momentum), float(dampening)
-    if nesterov and (momentum <= 0 or dampening != 0):
-        raise ValueError(f"{op}: Nesterov momentum requires momentum > 0 and zero dampening, "
-                         f"got momentum={momentum}, dampening={dampening}")
-    if momentum != 0 and buf is None:
-        raise ValueError(f"{op}: momentum={momentum} needs a momentum buffer, got None")
+    momentum, dampening = sgd_hyperparameters(op, momentum, dampening, nesterov, buf)
     code, grad = _check_update(op, param, grad, buf=buf)
     check(lib.mg_sgd_step(code, param.size, ptr(param), ptr(grad),
                           _optional(buf if momentum != 0 else None), float(lr), momentum,
@@ -107,12 +72,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, beta1, beta2, eps,
     (drives the bias corrections).
     """
     op = "adam_step"
-    step = _step_count(op, step)
-    beta1, beta2 = float(beta1), float(beta2)
-    if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
-        raise ValueError(f"{op}: betas must be in [0, 1), got ({beta1}, {beta2})")
-    if exp_avg is None or exp_avg_sq is None:
-        raise ValueError(f"{op}: exp_avg and exp_avg_sq are required")
+    step, beta1, beta2 = adam_hyperparameters(op, step, beta1, beta2, exp_avg, exp_avg_sq)
     code, grad = _check_update(op, param, grad, exp_avg=exp_avg, exp_avg_sq=exp_avg_sq,
                                max_exp_avg_sq=max_exp_avg_sq)
     check(lib.mg_adam_step(code, param.size, ptr(param), ptr(grad), ptr(exp_avg),
@@ -130,9 +90,7 @@ def adagrad_step(param, grad, state_sum, step, lr, lr_decay=0.0, weight_decay=0.
     at ``initial_accumulator_value`` (filled by the caller).
     """
     op = "adagrad_step"
-    step = _step_count(op, step)
-    if state_sum is None:
-        raise ValueError(f"{op}: state_sum is required")
+    step = adagrad_hyperparameters(op, step, state_sum)
     code, grad = _check_update(op, param, grad, state_sum=state_sum)
     check(lib.mg_adagrad_step(code, param.size, ptr(param), ptr(grad), ptr(state_sum),
                               float(lr), float(lr_decay), float(weight_decay), float(eps), step,
@@ -148,11 +106,7 @@ def rmsprop_step(param, grad, square_avg, lr, alpha=0.99, eps=1e-8, weight_decay
     array (zeros at first) for the centered variant, None otherwise.
     """
     op = "rmsprop_step"
-    momentum = float(momentum)
-    if square_avg is None:
-        raise ValueError(f"{op}: square_avg is required")
-    if momentum > 0 and momentum_buf is None:
-        raise ValueError(f"{op}: momentum={momentum} needs momentum_buf, got None")
+    momentum = rmsprop_hyperparameters(op, momentum, square_avg, momentum_buf)
     code, grad = _check_update(op, param, grad, square_avg=square_avg,
                                momentum_buf=momentum_buf, grad_avg=grad_avg)
     check(lib.mg_rmsprop_step(code, param.size, ptr(param), ptr(grad), ptr(square_avg),
@@ -173,11 +127,7 @@ def norm_pow(x, p):
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{op}: expected a numpy array, got {type(x).__name__}")
     code = dtype_code(x, op)
-    p = float(p)
-    if math.isnan(p):
-        raise ValueError(f"{op}: p must be a number, got nan")
-    if p == -math.inf and x.size == 0:
-        raise ValueError(f"{op}: min |x| (p=-inf) of an empty array (shape {x.shape})")
+    p = norm_pow_p(op, p, x)
     x = contiguous(x)
     out = ffi.new("double *")
     check(lib.mg_norm_pow(code, x.size, ptr(x), p, out), "mg_norm_pow",

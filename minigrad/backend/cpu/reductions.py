@@ -21,24 +21,21 @@ propagates as in PyTorch: max/min of a slice holding NaN is NaN, and
 argmax/argmin point at its first NaN.  softmax and logsumexp take float32 or
 float64.  Negative axes count from the end; a 0-d array has one axis (0 or
 -1), as in PyTorch.  Inputs may be any layout; non-contiguous ones are copied
-by the C strided-copy kernel first.
+by the C strided-copy kernel first.  The op tables, axis rules and messages
+are the same on every device: backend/shared/reductions.py.
 """
-import math
-
 import numpy as np
 
 from minigrad._native import check, ffi, lib
+from minigrad.backend.cpu.common import INT64 as _INT64
 from minigrad.backend.cpu.common import contiguous, dtype_code, ptr
+from minigrad.backend.shared.checks import op_code as _op_code
+from minigrad.backend.shared.reductions import ARG_OPS as _ARG_OPS
+from minigrad.backend.shared.reductions import REDUCE_OPS as _REDUCE_OPS
+from minigrad.backend.shared.reductions import (  # noqa: F401  (normalize_axis: for indexing)
+    check_softmax_pair, details as _details, empty_axis_error, normalize_axis, split_axis)
 
 __all__ = ["reduce", "arg_reduce", "softmax", "softmax_backward", "logsumexp"]
-
-_REDUCE_OPS = {"sum": lib.MG_SUM, "max": lib.MG_MAX, "min": lib.MG_MIN}
-_ARG_OPS = {"argmax": lib.MG_ARGMAX, "argmin": lib.MG_ARGMIN}
-_INT64 = np.dtype(np.int64)
-
-
-def _describe(arr):
-    return f"{arr.dtype}{list(arr.shape)}"
 
 
 def c_input(arr, kernel, floats_only=True):
@@ -60,40 +57,6 @@ def int64_ptr(arr):
     return ffi.from_buffer("int64_t[]", arr)
 
 
-def normalize_axis(kernel, shape, axis):
-    """`axis` as an index into `shape` (negative counts from the end).  A 0-d
-    shape accepts 0 and -1, as in PyTorch, and gives None (the lone element)."""
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{kernel}: axis must be an int or None, got {axis!r}")
-    ndim = len(shape)
-    limit = max(ndim, 1)
-    if not -limit <= axis < limit:
-        raise IndexError(f"{kernel}: axis {axis} is out of range for shape {tuple(shape)} "
-                         f"(expected {-limit} <= axis < {limit})")
-    return int(axis) % ndim if ndim else None
-
-
-def split_axis(kernel, shape, axis):
-    """(outer, n, inner, reduced_shape): `shape` seen as (outer, n, inner) around
-    `axis`, and `shape` without it.  axis=None reduces over everything."""
-    axis = None if axis is None else normalize_axis(kernel, shape, axis)
-    if axis is None:
-        return 1, math.prod(shape), 1, ()
-    return (math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:]),
-            tuple(shape[:axis]) + tuple(shape[axis + 1:]))
-
-
-def _op_code(table, op, kernel):
-    code = table.get(op) if isinstance(op, str) else None
-    if code is None:
-        raise ValueError(f"{kernel}: unknown op {op!r}; expected one of {', '.join(table)}")
-    return code
-
-
-def _details(x, axis):
-    return lambda: f"shape={tuple(x.shape)}, axis={axis}"
-
-
 def reduce(op, x, axis=None):
     """op ('sum', 'max', 'min') of `x` over `axis` (None: every element).
 
@@ -107,8 +70,7 @@ def reduce(op, x, axis=None):
     if out.size == 0:
         return out
     if n == 0 and op != "sum":
-        raise ValueError(f"{kernel}: cannot take the {op} over an empty axis "
-                         f"(shape {tuple(x.shape)}, axis {axis})")
+        raise empty_axis_error(kernel, op, x.shape, axis)
     check(lib.mg_reduce(dtype, code, outer, n, inner, ptr(x), ptr(out)),
           "mg_reduce", _details(x, axis))
     return out
@@ -127,8 +89,7 @@ def arg_reduce(op, x, axis=None):
     if out.size == 0:
         return out
     if n == 0:
-        raise ValueError(f"{kernel}: cannot take the {op} over an empty axis "
-                         f"(shape {tuple(x.shape)}, axis {axis})")
+        raise empty_axis_error(kernel, op, x.shape, axis)
     check(lib.mg_arg_reduce(dtype, code, outer, n, inner, ptr(x), int64_ptr(out)),
           "mg_arg_reduce", _details(x, axis))
     return out
@@ -161,12 +122,8 @@ def softmax_backward(y, gy, axis=-1, log=False):
     kernel = "log_softmax_backward" if log else "softmax_backward"
     y, dtype = c_input(y, kernel)
     gy, _ = c_input(gy, kernel)
-    if gy.dtype != y.dtype:
-        raise TypeError(f"{kernel}: y and gy must share one dtype, got "
-                        f"{_describe(y)} and {_describe(gy)}")
-    if gy.shape != y.shape:
-        raise ValueError(f"{kernel}: y and gy must have one shape, got "
-                         f"{tuple(y.shape)} and {tuple(gy.shape)}")
+    if gy.dtype != y.dtype or gy.shape != y.shape:
+        check_softmax_pair(kernel, y, gy)  # raises
     outer, n, inner, _ = split_axis(kernel, y.shape, axis)
     gx = np.empty(y.shape, y.dtype)
     if gx.size == 0:

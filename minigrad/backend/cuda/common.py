@@ -12,16 +12,15 @@ tensor on the wrong device: RuntimeError naming the kernel and both devices.
 """
 import numpy as np
 
-from minigrad._native import KernelError, ffi, lib
+from minigrad._native import KernelError, ffi
 from minigrad.backend.cuda import runtime
 from minigrad.backend.cuda.array import CudaArray, view_strides
-
-FLOAT32 = np.dtype(np.float32)
-FLOAT64 = np.dtype(np.float64)
-INT64 = np.dtype(np.int64)
-FLOAT_DTYPES = (FLOAT32, FLOAT64)
-DTYPE_CODES = {FLOAT32: lib.MG_FLOAT32, FLOAT64: lib.MG_FLOAT64, INT64: lib.MG_INT64}
-FLOAT_CODES = {FLOAT32: lib.MG_FLOAT32, FLOAT64: lib.MG_FLOAT64}
+from minigrad.backend.shared import checks
+# The dtype codes, the host shape / stride arguments and the one-dtype check are
+# the same on every device (backend/shared); the CUDA wrappers import them from here.
+from minigrad.backend.shared.c_args import ONE_STRIDE, int64_array, size_array  # noqa: F401
+from minigrad.backend.shared.checks import (  # noqa: F401
+    DTYPE_CODES, FLOAT32, FLOAT64, FLOAT_CODES, FLOAT_DTYPES, INT64, same_dtype)
 
 __all__ = ["empty", "contiguous", "copy_into", "broadcast_to", "reshape_view", "to_device",
            "to_host", "synchronize"]
@@ -55,19 +54,7 @@ def device_input(arr, kernel, name="input"):
 
 def dtype_code(arr, kernel, floats_only=True):
     """The C dtype code of a CudaArray, or a TypeError naming `kernel` and the dtype."""
-    arr = device_input(arr, kernel)
-    code = (FLOAT_CODES if floats_only else DTYPE_CODES).get(arr.dtype)
-    if code is None:
-        expected = "float32 or float64" if floats_only else "float32, float64 or int64"
-        raise TypeError(f"{kernel}: expected {expected}, got {arr.dtype} (shape {arr.shape})")
-    return code
-
-
-def same_dtype(kernel, *arrays):
-    first = arrays[0].dtype
-    if any(arr.dtype != first for arr in arrays[1:]):
-        raise TypeError(f"{kernel}: all inputs must have one dtype, got "
-                        + ", ".join(describe(a) for a in arrays))
+    return checks.dtype_code(device_input(arr, kernel), kernel, floats_only)
 
 
 def ptr(arr):
@@ -82,27 +69,6 @@ def optional_ptr(arr):
 def int64_ptr(arr):
     """An int64_t * to an int64 CudaArray (pointer() gives a char *), NULL for None."""
     return ffi.NULL if arr is None else ffi.cast("int64_t *", arr.pointer())
-
-
-def int64_array(values):
-    """A host int64_t[] (shapes, strides: copied into the kernel's arguments)."""
-    return ffi.new("int64_t[]", list(values))
-
-
-_SIZE_CACHE = {}
-
-
-def size_array(n):
-    """A cached host int64_t[1] holding n (the shape of a flat call)."""
-    arr = _SIZE_CACHE.get(n)
-    if arr is None:
-        if len(_SIZE_CACHE) >= 1024:
-            _SIZE_CACHE.clear()
-        arr = _SIZE_CACHE[n] = ffi.new("int64_t[1]", [n])
-    return arr
-
-
-ONE_STRIDE = ffi.new("int64_t[1]", [1])
 
 
 # ---- allocation, views ------------------------------------------------------------
@@ -153,12 +119,7 @@ def copy_into(src, dst):
     one shape and one dtype.  Returns dst."""
     src = device_input(src, "copy", "source")
     dst = device_input(dst, "copy", "destination")
-    if src.shape != dst.shape or src.dtype != dst.dtype:
-        raise ValueError(f"copy: source {describe(src)} does not match destination "
-                         f"{describe(dst)}")
-    if not dst.flags.writeable:
-        raise ValueError("copy: destination is read-only")
-    dtype_code(src, "copy", floats_only=False)
+    checks.check_copy(src, dst)
     if src.size == 0:
         return dst
     if src.buffer is dst.buffer and may_share_memory(src, dst) and not _same_elements(src, dst):

@@ -1,17 +1,7 @@
 """Elementwise kernels on the device: unary ops, broadcasting binary ops, where,
-clamp, fill, cast -- the names, shapes and semantics of backend/cpu/elementwise.py,
-over CudaArrays (csrc/cuda/elementwise.cu, copy.cu do the work).
-
-    unary(op, x)                 x: any shape             -> x's shape
-    unary_backward(op, x, y, gy) x, y, gy: one shape      -> gx, that shape
-    binary(op, a, b)             a, b: broadcastable      -> broadcast shape
-    binary_scalar(op, a, s)      a: any shape, s: number  -> a's shape
-    where(cond, a, b)            all three broadcastable  -> broadcast shape
-    clamp(x, lo, hi)             x: any shape             -> x's shape
-    clamp_backward(x, lo, hi, gy)                         -> gx, x's shape
-    fill(shape, value, dtype)                             -> shape
-    fill_(arr, value)            in place, C-contiguous arr
-    cast(x, dtype)               x: any shape             -> x's shape
+clamp, fill, cast -- the names, shapes and semantics of backend/cpu/elementwise.py
+(its docstring lists them), over CudaArrays (csrc/cuda/elementwise.cu, copy.cu
+do the work).  The op tables and argument rules are backend/shared/elementwise.py.
 
 `binary` and `where` hand a view's element strides to the kernel (no copy);
 the others make inputs contiguous first.  `out`, where accepted, is a
@@ -19,44 +9,35 @@ C-contiguous CudaArray of the result's shape and dtype and may be an input.
 """
 import numpy as np
 
-from minigrad.backend.cpu import elementwise as _cpu
 from minigrad.backend.cuda import runtime
 from minigrad.backend.cuda.array import CudaArray
-from minigrad.backend.cuda.common import (DTYPE_CODES, FLOAT_CODES, ONE_STRIDE, check,
-                                          contiguous, describe, device_input, int64_array,
-                                          may_share_memory, optional_ptr, size_array, to_device)
+from minigrad.backend.cuda.common import (ONE_STRIDE, check, contiguous, describe, device_input,
+                                          int64_array, may_share_memory, optional_ptr,
+                                          size_array, to_device)
+from minigrad.backend.shared.checks import (DTYPE_CODES, FLOAT_CODES, dtype_argument,
+                                           expected_dtypes, op_code)
+from minigrad.backend.shared.elementwise import (
+    BINARY_OPS, FLOAT_ONLY_OPS, UNARY_OPS, broadcast_shape, check_like_gy, check_out,
+    clamp_bounds, fill_shape, int64_comparison, int64_scalar_needs_rewrite,
+    int64_undefined, same_dtype, saved_for_backward, to_float)
 
 __all__ = ["unary", "unary_backward", "binary", "binary_scalar", "where",
            "clamp", "clamp_backward", "fill", "fill_", "cast"]
 
-# One list of op names for both devices: the CPU table's.
-_UNARY_OPS = _cpu._UNARY_OPS
-_BINARY_OPS = _cpu._BINARY_OPS
-_BACKWARD_READS_Y = _cpu._BACKWARD_READS_Y
-_FLOAT_ONLY_OPS = _cpu._FLOAT_ONLY_OPS
-_COMPARISONS = frozenset(("eq", "ne", "lt", "le", "gt", "ge"))
 _INT64_CODE = DTYPE_CODES[np.dtype(np.int64)]
-_MAX_EXACT_INT = 2 ** 53
-_INF = float("inf")
 
 
 def _dtype_code(arr, codes, kernel, name="input"):
     arr = device_input(arr, kernel, name)
     code = codes.get(arr.dtype)
     if code is None:
-        allowed = "float32 or float64" if len(codes) == 2 else "float32, float64 or int64"
-        raise TypeError(f"{kernel}: expected an array of {allowed}, got {describe(arr)}")
+        raise TypeError(f"{kernel}: expected an array of {expected_dtypes(codes)}, "
+                        f"got {describe(arr)}")
     return code
 
 
 def _check_out(out, shape, dtype, kernel):
-    out = device_input(out, kernel, "out")
-    if out.shape != tuple(shape) or out.dtype != dtype:
-        raise ValueError(f"{kernel}: out is {describe(out)}, expected {dtype}{list(shape)}")
-    if not out.flags.c_contiguous:
-        raise ValueError(f"{kernel}: out must be C-contiguous (got strides {out.strides})")
-    if not out.flags.writeable:
-        raise ValueError(f"{kernel}: out is read-only")
+    check_out(device_input(out, kernel, "out"), shape, dtype, kernel)
 
 
 def _unalias(arr, out):
@@ -90,7 +71,7 @@ def _new_or_checked_out(out, shape, dtype, kernel, *inputs):
 def unary(op, x, out=None):
     """y = op(x) elementwise (see the CPU table for the ops); x float32 or float64."""
     kernel = f"unary({op!r})"
-    code = _cpu._op_code(_UNARY_OPS, op, "unary")
+    code = op_code(UNARY_OPS, op, "unary")
     dtype = _dtype_code(x, FLOAT_CODES, kernel)
     x = contiguous(x)
     out, (x,) = _new_or_checked_out(out, x.shape, x.dtype, kernel, x)
@@ -104,17 +85,13 @@ def unary_backward(op, x, y, gy):
     """gx = gy * op'(x), from x or from y = op(x) -- whichever the derivative reads
     (tanh, sigmoid, exp, sqrt read y; neg neither; the others x)."""
     kernel = f"unary_backward({op!r})"
-    code = _cpu._op_code(_UNARY_OPS, op, "unary_backward")
+    code = op_code(UNARY_OPS, op, "unary_backward")
     dtype = _dtype_code(gy, FLOAT_CODES, kernel, "gy")
     px = py = None
     if op != "neg":
-        name, saved = ("y", y) if op in _BACKWARD_READS_Y else ("x", x)
-        if saved is None:
-            raise ValueError(f"{kernel}: the derivative of {op} reads {name}, got None")
+        name, saved = saved_for_backward(kernel, op, x, y)
         _dtype_code(saved, FLOAT_CODES, kernel, name)
-        if saved.dtype != gy.dtype or saved.shape != gy.shape:
-            raise (TypeError if saved.dtype != gy.dtype else ValueError)(
-                f"{kernel}: {name} is {describe(saved)} but gy is {describe(gy)}")
+        check_like_gy(kernel, name, saved, gy)
         saved = contiguous(saved)
         if name == "y":
             py = saved
@@ -135,15 +112,12 @@ def unary_backward(op, x, y, gy):
 def binary(op, a, b, out=None):
     """out = op(a, b) with numpy broadcasting (ops and dtypes as the CPU table's)."""
     kernel = f"binary({op!r})"
-    code = _cpu._op_code(_BINARY_OPS, op, "binary")
+    code = op_code(BINARY_OPS, op, "binary")
     dtype = _dtype_code(a, DTYPE_CODES, kernel, "a")
     _dtype_code(b, DTYPE_CODES, kernel, "b")
-    if b.dtype != a.dtype:
-        raise TypeError(f"{kernel}: operands must share one dtype, got {describe(a)} and "
-                        f"{describe(b)}")
-    if dtype == _INT64_CODE and op in _FLOAT_ONLY_OPS:
-        raise TypeError(f"{kernel}: not defined for int64 ({describe(a)} and {describe(b)}); "
-                        "cast to a float dtype first")
+    same_dtype(kernel, a, b)
+    if dtype == _INT64_CODE and op in FLOAT_ONLY_OPS:
+        raise int64_undefined(kernel, a, b)
     api = runtime.api()
     if a.shape == b.shape and a.flags.c_contiguous and b.flags.c_contiguous:
         out, (a, b) = _new_or_checked_out(out, a.shape, a.dtype, kernel, a, b)
@@ -152,7 +126,7 @@ def binary(op, a, b, out=None):
         status = api.binary(dtype, code, 1, size_array(a.size), a.pointer(), ONE_STRIDE,
                             b.pointer(), ONE_STRIDE, out.pointer())
     else:
-        shape = _cpu._broadcast_shape(kernel, a.shape, b.shape)
+        shape = broadcast_shape(kernel, a.shape, b.shape)
         out, (a, b) = _new_or_checked_out(out, shape, a.dtype, kernel, a, b)
         if not out.size:
             return out
@@ -168,18 +142,11 @@ def binary_scalar(op, a, scalar, scalar_first=False, out=None):
     """out = op(a, scalar), or op(scalar, a) when scalar_first (rules as the CPU table's:
     an int64 array needs an exactly held integer scalar, except in comparisons)."""
     kernel = f"binary_scalar({op!r})"
-    code = _cpu._op_code(_BINARY_OPS, op, "binary_scalar")
+    code = op_code(BINARY_OPS, op, "binary_scalar")
     dtype = _dtype_code(a, DTYPE_CODES, kernel, "a")
-    s = _cpu._to_float(scalar, kernel, "scalar")
-    if dtype == _INT64_CODE:
-        if op in _FLOAT_ONLY_OPS:
-            raise TypeError(f"{kernel}: not defined for int64 ({describe(a)}); "
-                            "cast to a float dtype first")
-        if not (s.is_integer() and abs(s) <= _MAX_EXACT_INT and s == scalar):
-            if op in _COMPARISONS:
-                return _int64_compare(op, a, scalar, scalar_first, out)
-            raise TypeError(f"{kernel}: an int64 array needs an integer scalar of "
-                            f"magnitude <= 2**53, got {scalar!r}")
+    s = to_float(scalar, kernel, "scalar")
+    if dtype == _INT64_CODE and int64_scalar_needs_rewrite(kernel, op, a, s, scalar):
+        return _int64_compare(op, a, scalar, scalar_first, out)
     a = contiguous(a)
     out, (a,) = _new_or_checked_out(out, a.shape, a.dtype, kernel, a)
     if a.size:
@@ -191,37 +158,12 @@ def binary_scalar(op, a, scalar, scalar_first=False, out=None):
 
 def _int64_compare(op, a, scalar, scalar_first, out):
     """int64 array vs a scalar a double does not hold exactly: the exact integer
-    comparison or a constant (the CPU table's rule, run with device kernels)."""
-    if scalar_first:
-        op = _cpu._FLIPPED[op]
-    try:
-        s = scalar if isinstance(scalar, (int, np.integer)) else float(scalar)
-        floor = int(s // 1)
-    except (OverflowError, ValueError):
-        floor = None
-    result = None
-    if floor is None:  # +-inf or nan
-        s = float(scalar)
-        if s != s:
-            result = op == "ne"
-        else:
-            below = s > 0
-            result = {"eq": False, "ne": True, "lt": below, "le": below,
-                      "gt": not below, "ge": not below}[op]
-    elif floor != s:  # not an integer
-        if op in ("eq", "ne"):
-            result = op == "ne"
-        else:
-            op = {"lt": "le", "le": "le", "gt": "gt", "ge": "gt"}[op]
-    if result is None:
-        if not -2 ** 63 <= floor < 2 ** 63:
-            result = {"lt": floor > 0, "le": floor > 0, "gt": floor < 0, "ge": floor < 0,
-                      "eq": False, "ne": True}[op]
-        elif abs(floor) <= _MAX_EXACT_INT:
-            return binary_scalar(op, a, floor, False, out)
-        else:
-            return binary(op, a, to_device(np.array(floor, np.int64)), out=out)
-    value = 1.0 if result else 0.0
+    comparison or constant that shared.elementwise.int64_comparison finds."""
+    how, op, value = int64_comparison(op, scalar, scalar_first)
+    if how == "scalar":
+        return binary_scalar(op, a, value, False, out)
+    if how == "array":
+        return binary(op, a, to_device(np.array(value, np.int64)), out=out)
     if out is None:
         return fill(a.shape, value, a.dtype)
     _check_out(out, a.shape, a.dtype, f"binary_scalar({op!r})")
@@ -234,10 +176,8 @@ def where(cond, a, b):
     dtype = _dtype_code(a, DTYPE_CODES, kernel, "a")
     _dtype_code(b, DTYPE_CODES, kernel, "b")
     _dtype_code(cond, DTYPE_CODES, kernel, "cond")
-    if not (cond.dtype == a.dtype == b.dtype):
-        raise TypeError(f"{kernel}: operands must share one dtype, got "
-                        + " and ".join(describe(x) for x in (cond, a, b)))
-    shape = _cpu._broadcast_shape(kernel, cond.shape, a.shape, b.shape)
+    same_dtype(kernel, cond, a, b)
+    shape = broadcast_shape(kernel, cond.shape, a.shape, b.shape)
     out = CudaArray.empty(shape, a.dtype)
     if out.size:
         ndim = len(shape)
@@ -253,18 +193,11 @@ def where(cond, a, b):
 # ---- clamp ----------------------------------------------------------------------------
 
 
-def _bound(value, default, kernel, name):
-    return default if value is None else _cpu._to_float(value, kernel, name)
-
-
 def clamp(x, lo=None, hi=None, out=None):
     """min(max(x, lo), hi) elementwise; None means no bound (rules as the CPU table's)."""
     kernel = "clamp"
     dtype = _dtype_code(x, DTYPE_CODES, kernel)
-    lo = _bound(lo, -_INF, kernel, "lo")
-    hi = _bound(hi, _INF, kernel, "hi")
-    if dtype == _INT64_CODE and (lo != lo or hi != hi):
-        raise ValueError(f"{kernel}: a NaN bound has no meaning for int64 ({describe(x)})")
+    lo, hi = clamp_bounds(kernel, x, lo, hi, dtype == _INT64_CODE)
     x = contiguous(x)
     out, (x,) = _new_or_checked_out(out, x.shape, x.dtype, kernel, x)
     if x.size:
@@ -278,13 +211,9 @@ def clamp_backward(x, lo, hi, gy):
     kernel = "clamp_backward"
     dtype = _dtype_code(x, FLOAT_CODES, kernel, "x")
     _dtype_code(gy, FLOAT_CODES, kernel, "gy")
-    if x.dtype != gy.dtype:
-        raise TypeError(f"{kernel}: operands must share one dtype, got {describe(x)} and "
-                        f"{describe(gy)}")
-    if x.shape != gy.shape:
-        raise ValueError(f"{kernel}: x is {describe(x)} but gy is {describe(gy)}")
-    lo = _bound(lo, -_INF, kernel, "lo")
-    hi = _bound(hi, _INF, kernel, "hi")
+    same_dtype(kernel, x, gy)
+    check_like_gy(kernel, "x", x, gy)
+    lo, hi = clamp_bounds(kernel, x, lo, hi, False)
     x, gy = contiguous(x), contiguous(gy)
     gx = CudaArray.empty(gy.shape, gy.dtype)
     if x.size:
@@ -304,7 +233,7 @@ def fill_(arr, value):
         raise ValueError(f"fill_: array must be C-contiguous (got strides {arr.strides})")
     if not arr.flags.writeable:
         raise ValueError("fill_: array is read-only")
-    value = _cpu._to_float(value, "fill_", "value")
+    value = to_float(value, "fill_", "value")
     if arr.size:
         check(runtime.api().fill(dtype, arr.size, value, arr.pointer()), "mg_cuda_fill",
               lambda: f"arr={describe(arr)}")
@@ -313,21 +242,17 @@ def fill_(arr, value):
 
 def fill(shape, value, dtype):
     """A new C-contiguous device array of `shape` and `dtype` holding `value`."""
-    dt = _cpu._dtype_of(dtype, "fill")
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    if any(int(d) < 0 for d in shape):
-        raise ValueError(f"fill: negative dimension in shape {shape}")
-    return fill_(CudaArray.empty(shape, dt), value)
+    dt = dtype_argument(dtype, "fill", DTYPE_CODES)
+    return fill_(CudaArray.empty(fill_shape(shape), dt), value)
 
 
 def cast(x, dtype):
     """A new array of x's shape converted to `dtype` (as the CPU table's cast)."""
     src = _dtype_code(x, DTYPE_CODES, "cast")
-    dt = _cpu._dtype_of(dtype, "cast")
+    dt = dtype_argument(dtype, "cast", DTYPE_CODES)
     x = contiguous(x)
     out = CudaArray.empty(x.shape, dt)
     if x.size:
         check(runtime.api().cast(src, DTYPE_CODES[dt], x.size, x.pointer(), out.pointer()),
               "mg_cuda_cast", lambda: f"x={describe(x)}, dtype={dt}")
     return out
-

@@ -8,47 +8,36 @@ with class weights, ``ignore_index`` and ``label_smoothing``:
 
 `target` may be a host int64 array (copied to the device).  A target outside
 [0, c) other than ignore_index raises IndexError naming the first bad one (the
-targets are read back to the host only on that error path).
+targets are read back to the host only on that error path).  The argument
+rules are backend/shared/loss.py's.
 """
 import numpy as np
 
 from minigrad._native import lib
-from minigrad.backend.cpu.loss import _raise_bad_target
 from minigrad.backend.cuda import runtime
 from minigrad.backend.cuda.array import CudaArray
-from minigrad.backend.cuda.common import (INT64, check, contiguous, describe, dtype_code,
-                                          device_input, int64_ptr, optional_ptr, same_dtype,
-                                          to_device, to_host)
+from minigrad.backend.cuda.common import (check, contiguous, dtype_code, device_input,
+                                          int64_ptr, optional_ptr, to_device, to_host)
+from minigrad.backend.shared.loss import (check_grad_loss, check_rows, check_target,
+                                          check_target_dtype, check_weight, label_smoothing_of,
+                                          raise_bad_target)
 
 __all__ = ["cross_entropy", "cross_entropy_backward"]
 
 
 def _check_inputs(op, rows, target, weight, label_smoothing, rows_name):
     code = dtype_code(rows, op)
-    if rows.ndim != 2:
-        raise ValueError(f"{op}: {rows_name} must be 2-D (n, c), got shape {rows.shape}")
-    n, c = rows.shape
-    if isinstance(target, np.ndarray):
-        if target.dtype != INT64:
-            raise TypeError(f"{op}: target must be int64, got {target.dtype} "
-                            f"(shape {target.shape})")
+    check_rows(op, rows, rows_name)
+    if isinstance(target, np.ndarray):  # host targets: checked here, then copied over
+        check_target_dtype(op, target)
         target = to_device(target)
     target = device_input(target, op, "target")
-    if target.dtype != INT64:
-        raise TypeError(f"{op}: target must be int64, got {target.dtype} (shape {target.shape})")
-    if target.shape != (n,):
-        raise ValueError(f"{op}: target must have shape ({n},) to match {rows_name} "
-                         f"{rows.shape}, got {target.shape}")
+    check_target(op, target, rows, rows_name)
     if weight is not None:
         weight = device_input(weight, op, "weight")
-        same_dtype(op, rows, weight)
-        if weight.shape != (c,):
-            raise ValueError(f"{op}: weight must have shape ({c},) for {c} classes, "
-                             f"got {weight.shape}")
+        check_weight(op, weight, rows)
         weight = contiguous(weight)
-    label_smoothing = float(label_smoothing)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
+    label_smoothing = label_smoothing_of(op, label_smoothing)
     return contiguous(rows), contiguous(target), weight, code, label_smoothing
 
 
@@ -70,7 +59,7 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothin
                                          loss.pointer(), row_weight.pointer(),
                                          log_probs.pointer())
     if status == lib.MG_ERR_INDEX:
-        _raise_bad_target(op, to_host(target), c, ignore_index)
+        raise_bad_target(op, to_host(target), c, ignore_index)
     check(status, "mg_cuda_cross_entropy",
           lambda: f"logits {logits.shape}, target {target.shape}")
     return loss, row_weight, log_probs
@@ -84,10 +73,7 @@ def cross_entropy_backward(log_probs, target, grad_loss, weight=None, ignore_ind
                                                         label_smoothing, "log_probs")
     n, c = log_probs.shape
     grad_loss = device_input(grad_loss, op, "grad_loss")
-    same_dtype(op, log_probs, grad_loss)
-    if grad_loss.shape != (n,):
-        raise ValueError(f"{op}: grad_loss must have shape ({n},) to match log_probs "
-                         f"{log_probs.shape}, got {describe(grad_loss)}")
+    check_grad_loss(op, grad_loss, log_probs, with_dtype=True)
     grad_loss = contiguous(grad_loss)
     ignore_index = int(ignore_index)
     grad = CudaArray.empty((n, c), log_probs.dtype)
@@ -98,7 +84,7 @@ def cross_entropy_backward(log_probs, target, grad_loss, weight=None, ignore_ind
                                                   ignore_index, ls, grad_loss.pointer(),
                                                   grad.pointer())
     if status == lib.MG_ERR_INDEX:
-        _raise_bad_target(op, to_host(target), c, ignore_index)
+        raise_bad_target(op, to_host(target), c, ignore_index)
     check(status, "mg_cuda_cross_entropy_backward",
           lambda: f"log_probs {log_probs.shape}, target {target.shape}")
     return grad

@@ -7,26 +7,17 @@ names, shapes and semantics over CudaArrays (csrc/cuda/reduce.cu, softmax.cu).
     logsumexp(x, axis=None)
 
 The kernels see x as (outer, n, inner) around the axis; non-contiguous inputs
-are copied by the strided-copy kernel first.
+are copied by the strided-copy kernel first.  The op tables, axis rules and
+messages are backend/shared/reductions.py's.
 """
-from minigrad.backend.cpu.reductions import split_axis
 from minigrad.backend.cuda import runtime
 from minigrad.backend.cuda.array import CudaArray
-from minigrad.backend.cuda.common import (INT64, check, contiguous, describe, dtype_code,
-                                          int64_ptr)
-from minigrad._native import lib
+from minigrad.backend.cuda.common import INT64, check, contiguous, dtype_code, int64_ptr
+from minigrad.backend.shared.checks import op_code
+from minigrad.backend.shared.reductions import (ARG_OPS, REDUCE_OPS, check_softmax_pair,
+                                                details, empty_axis_error, split_axis)
 
 __all__ = ["reduce", "arg_reduce", "softmax", "softmax_backward", "logsumexp"]
-
-_REDUCE_OPS = {"sum": lib.MG_SUM, "max": lib.MG_MAX, "min": lib.MG_MIN}
-_ARG_OPS = {"argmax": lib.MG_ARGMAX, "argmin": lib.MG_ARGMIN}
-
-
-def _op_code(table, op, kernel):
-    code = table.get(op) if isinstance(op, str) else None
-    if code is None:
-        raise ValueError(f"{kernel}: unknown op {op!r}; expected one of {', '.join(table)}")
-    return code
 
 
 def _input(x, kernel, floats_only=True):
@@ -34,41 +25,35 @@ def _input(x, kernel, floats_only=True):
     return contiguous(x), code
 
 
-def _details(x, axis):
-    return lambda: f"shape={tuple(x.shape)}, axis={axis}"
-
-
 def reduce(op, x, axis=None):
     """op ('sum', 'max', 'min') of x over `axis` (None: every element)."""
     kernel = f"reduce({op!r})"
-    code = _op_code(_REDUCE_OPS, op, "reduce")
+    code = op_code(REDUCE_OPS, op, "reduce")
     x, dtype = _input(x, kernel, floats_only=False)
     outer, n, inner, out_shape = split_axis(kernel, x.shape, axis)
     out = CudaArray.empty(out_shape, x.dtype)
     if out.size == 0:
         return out
     if n == 0 and op != "sum":
-        raise ValueError(f"{kernel}: cannot take the {op} over an empty axis "
-                         f"(shape {tuple(x.shape)}, axis {axis})")
+        raise empty_axis_error(kernel, op, x.shape, axis)
     check(runtime.api().reduce(dtype, code, outer, n, inner, x.pointer(), out.pointer()),
-          "mg_cuda_reduce", _details(x, axis))
+          "mg_cuda_reduce", details(x, axis))
     return out
 
 
 def arg_reduce(op, x, axis=None):
     """int64 index of the first max ('argmax') or min ('argmin') along `axis`."""
     kernel = f"arg_reduce({op!r})"
-    code = _op_code(_ARG_OPS, op, "arg_reduce")
+    code = op_code(ARG_OPS, op, "arg_reduce")
     x, dtype = _input(x, kernel, floats_only=False)
     outer, n, inner, out_shape = split_axis(kernel, x.shape, axis)
     out = CudaArray.empty(out_shape, INT64)
     if out.size == 0:
         return out
     if n == 0:
-        raise ValueError(f"{kernel}: cannot take the {op} over an empty axis "
-                         f"(shape {tuple(x.shape)}, axis {axis})")
+        raise empty_axis_error(kernel, op, x.shape, axis)
     check(runtime.api().arg_reduce(dtype, code, outer, n, inner, x.pointer(), int64_ptr(out)),
-          "mg_cuda_arg_reduce", _details(x, axis))
+          "mg_cuda_arg_reduce", details(x, axis))
     return out
 
 
@@ -82,7 +67,7 @@ def softmax(x, axis=-1, log=False):
         return y
     check(runtime.api().softmax(dtype, int(bool(log)), outer, n, inner, x.pointer(),
                                 y.pointer()),
-          "mg_cuda_softmax", _details(x, axis))
+          "mg_cuda_softmax", details(x, axis))
     return y
 
 
@@ -91,19 +76,14 @@ def softmax_backward(y, gy, axis=-1, log=False):
     kernel = "log_softmax_backward" if log else "softmax_backward"
     y, dtype = _input(y, kernel)
     gy, _ = _input(gy, kernel)
-    if gy.dtype != y.dtype:
-        raise TypeError(f"{kernel}: y and gy must share one dtype, got {describe(y)} and "
-                        f"{describe(gy)}")
-    if gy.shape != y.shape:
-        raise ValueError(f"{kernel}: y and gy must have one shape, got {tuple(y.shape)} and "
-                         f"{tuple(gy.shape)}")
+    check_softmax_pair(kernel, y, gy)
     outer, n, inner, _ = split_axis(kernel, y.shape, axis)
     gx = CudaArray.empty(y.shape, y.dtype)
     if gx.size == 0:
         return gx
     check(runtime.api().softmax_backward(dtype, int(bool(log)), outer, n, inner, y.pointer(),
                                          gy.pointer(), gx.pointer()),
-          "mg_cuda_softmax_backward", _details(y, axis))
+          "mg_cuda_softmax_backward", details(y, axis))
     return gx
 
 
@@ -116,5 +96,5 @@ def logsumexp(x, axis=None):
     if out.size == 0:
         return out
     check(runtime.api().logsumexp(dtype, outer, n, inner, x.pointer(), out.pointer()),
-          "mg_cuda_logsumexp", _details(x, axis))
+          "mg_cuda_logsumexp", details(x, axis))
     return out
