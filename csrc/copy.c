@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "layout.h"
 
 /* float -> int64 the way a careful cast should: NaN becomes 0, values beyond
  * the range saturate (a plain C cast is undefined behaviour there). */
@@ -34,15 +35,47 @@ int mg_fill(int dtype, int64_t n, double value, void *out) {
     return MG_OK;
 }
 
-/* One row of a strided copy; strides in bytes. */
+/* One row of a strided copy; steps in bytes.  The common rows get a fast
+ * path: contiguous on both sides (a block copy) and a broadcast source (one
+ * value repeated: a bias row stretched over a batch). */
 static void copy_row(int elem_size, int64_t n, const char *src, int64_t src_step,
                      char *dst, int64_t dst_step) {
-    if (elem_size == 4) {
+    if (src_step == elem_size && dst_step == elem_size) {
+        memmove(dst, src, (size_t)(n * elem_size));
+    } else if (elem_size == 4) {
         for (int64_t i = 0; i < n; i++)
             *(uint32_t *)(dst + i * dst_step) = *(const uint32_t *)(src + i * src_step);
     } else {
         for (int64_t i = 0; i < n; i++)
             *(uint64_t *)(dst + i * dst_step) = *(const uint64_t *)(src + i * src_step);
+    }
+}
+
+/* Rows [r0, r1) of a walk over shape[0, nd) (the last dim is the row), strides in
+ * elements: an odometer over the leading dims, started at row r0. */
+static void copy_rows(int elem_size, int nd, const int64_t *shape, const char *src,
+                      const int64_t *src_strides, char *dst, const int64_t *dst_strides,
+                      int64_t r0, int64_t r1) {
+    const int last = nd - 1;
+    int64_t index[MG_MAX_DIMS] = {0};
+    int64_t rest = r0;
+    for (int k = last - 1; k >= 0; k--) { /* row r0's position */
+        index[k] = rest % shape[k];
+        rest /= shape[k];
+        src += index[k] * src_strides[k] * elem_size;
+        dst += index[k] * dst_strides[k] * elem_size;
+    }
+    for (int64_t r = r0; r < r1; r++) {
+        copy_row(elem_size, shape[last], src, src_strides[last] * elem_size, dst,
+                 dst_strides[last] * elem_size);
+        for (int k = last - 1; k >= 0; k--) {
+            src += src_strides[k] * elem_size;
+            dst += dst_strides[k] * elem_size;
+            if (++index[k] < shape[k]) break;
+            src -= shape[k] * src_strides[k] * elem_size;
+            dst -= shape[k] * dst_strides[k] * elem_size;
+            index[k] = 0;
+        }
     }
 }
 
@@ -52,33 +85,25 @@ int mg_copy_strided(int elem_size, int ndim, const int64_t *shape,
     int status = mg_check_shape(ndim, shape);
     if (status != MG_OK) return status;
     MG_CHECK(elem_size == 4 || elem_size == 8, MG_ERR_DTYPE);
-    int64_t n = mg_numel(ndim, shape);
-    if (n == 0) return MG_OK;
+    int64_t n;
+    status = mg_layout_count(ndim, shape, &n);
+    if (status != MG_OK || n == 0) return status;
     MG_CHECK(src != NULL && dst != NULL, MG_ERR_NULL);
     if (ndim == 0) {
         memcpy(dst, src, (size_t)elem_size);
         return MG_OK;
     }
     MG_CHECK(src_strides != NULL && dst_strides != NULL, MG_ERR_NULL);
-
-    /* Walk every dim but the last with an odometer; copy the last as a row. */
-    const int last = ndim - 1;
-    const int64_t rows = n / shape[last];
-    int64_t index[MG_MAX_DIMS] = {0};
+    /* Merged dims: a contiguous view is one long row, a broadcast bias N rows of C. */
+    const int64_t *strides[2] = {src_strides, dst_strides};
+    int64_t merged_shape[MG_MAX_DIMS], merged_strides[2][MG_MAX_DIMS];
+    const int nd = mg_layout_merge_dims(ndim, shape, 2, strides, merged_shape, merged_strides);
+    const int64_t rows = n / merged_shape[nd - 1];
     const char *s = src;
     char *d = dst;
-    for (int64_t r = 0; r < rows; r++) {
-        copy_row(elem_size, shape[last], s, src_strides[last] * elem_size,
-                 d, dst_strides[last] * elem_size);
-        for (int k = last - 1; k >= 0; k--) {
-            s += src_strides[k] * elem_size;
-            d += dst_strides[k] * elem_size;
-            if (++index[k] < shape[k]) break;
-            s -= shape[k] * src_strides[k] * elem_size;
-            d -= shape[k] * dst_strides[k] * elem_size;
-            index[k] = 0;
-        }
-    }
+    MG_PARALLEL_RANGES(rows, n, lo, hi,
+                       copy_rows(elem_size, nd, merged_shape, s, merged_strides[0], d,
+                                 merged_strides[1], lo, hi));
     return MG_OK;
 }
 

@@ -65,9 +65,9 @@ class AddMM(Function):
     """out = beta * input + alpha * (mat1 @ mat2): mat1 (m, k), mat2 (k, n), input
     broadcastable to (m, n) (a bias row (n,), a full (m, n), ...).
 
-    One gemm does it all: out starts as beta * input, and the product is added onto
-    it by the kernel (its own beta = 1), so a Linear layer's bias or an RNN step's
-    input projection costs no separate pass.  beta = 0 ignores input (NaN included).
+    One op instead of a matmul and an add: the gemm writes the product, and input
+    is added onto it in place, by strides (a bias row is never copied out to a full
+    matrix).  beta = 0 ignores input (NaN included).
     d/dinput = beta * g (summed back to input's shape), d/dmat1 = alpha * g @ mat2^T,
     d/dmat2 = alpha * mat1^T @ g."""
 
@@ -83,19 +83,15 @@ class AddMM(Function):
             raise ValueError(f"addmm: expected matrices (m, k) and (k, n), got "
                              f"{shape_str(mat1, mat2)}")
         shape = (mat1.shape[0], mat2.shape[1])
+        if beta != 0 and not _broadcasts(input.shape, shape):
+            raise ValueError(f"addmm: input of shape {list(input.shape)} does not broadcast "
+                             f"to the product's shape {list(shape)}")
         k = kernels(mat1)
-        out = k.empty(shape, mat1.dtype)
+        out = k.gemm(mat1._array, mat2._array, alpha=alpha)
         if beta != 0:
-            try:
-                source = k.broadcast_to(input._array, shape)
-            except ValueError:
-                raise ValueError(f"addmm: input of shape {list(input.shape)} does not broadcast "
-                                 f"to the product's shape {list(shape)}") from None
-            k.copy_into(source, out)
-            if beta != 1:
-                k.binary_scalar("mul", out, beta, out=out)
-        return k.gemm(mat1._array, mat2._array, alpha=alpha, beta=1.0 if beta != 0 else 0.0,
-                      out=out)
+            added = input._array if beta == 1 else k.binary_scalar("mul", input._array, beta)
+            k.binary("add", out, added, out=out)
+        return out
 
     def backward(self, g):
         input, mat1, mat2 = self.saved_tensors
@@ -108,6 +104,13 @@ class AddMM(Function):
         if self.inputs[2] is not None:
             g2 = mat1.mT @ ga
         return gi, g1, g2
+
+
+def _broadcasts(shape, target):
+    """Whether `shape` broadcasts to `target` (numpy's rule, target unchanged)."""
+    if len(shape) > len(target):
+        return False
+    return all(n == 1 or n == t for n, t in zip(reversed(shape), reversed(target)))
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):

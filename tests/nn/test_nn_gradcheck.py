@@ -49,6 +49,14 @@ def test_linear_and_embedding_weight_gradients():
     b = leaf((2,), 3)
     assert gradcheck(lambda x, w, b: F.linear(x, w, b), (x, w, b))
     assert gradgradcheck(lambda x, w, b: F.linear(x, w, b).tanh(), (x, w, b))
+    for shape in [(4,), (2, 3, 4)]:          # 1-D and batched inputs, and no bias
+        v = leaf(shape, 5)
+        assert gradcheck(lambda v, w: F.linear(v, w), (v, w))
+        assert gradgradcheck(lambda v, w, b: F.linear(v, w, b), (v, w, b))
+    with pytest.raises(TypeError, match="linear: input is float64 but the weight is float32"):
+        F.linear(x, w.detach().float())
+    with pytest.raises(ValueError, match=r"linear: bias of shape \[3\]"):
+        F.linear(x, w, leaf((3,), 6))
     table = leaf((6, 3), 4)
     idx = mg.tensor([[0, 2, 2], [5, 1, 0]])
     assert gradcheck(lambda t: F.embedding(idx, t) ** 2, (table,))
