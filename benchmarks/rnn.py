@@ -18,6 +18,7 @@ the OpenBLAS sgemm rate at n=1024 measured at the same thread count.
     python benchmarks/rnn.py                  # everything (~10-15 min on 2 cores)
     python benchmarks/rnn.py --quick          # smaller configs, 1 thread (~2 min)
     python benchmarks/rnn.py --modes lstm --configs 0,1 --threads 1
+    python benchmarks/rnn.py --rounds 3      # each row 3 times, impls interleaved
 """
 import argparse
 import json
@@ -178,6 +179,22 @@ def practical_peak(threads):
         return None
 
 
+def measure_rounds(spec, impls, rounds):
+    """{impl: result} for one row: `rounds` child runs per impl, the impls' order
+    reversed every other round; each figure is the median over the rounds."""
+    import statistics
+    runs = {impl: [] for impl in impls}
+    for r in range(max(1, rounds)):
+        for impl in (impls if r % 2 == 0 else impls[::-1]):
+            runs[impl].append(run_child(dict(spec, impl=impl)))
+    results = {}
+    for impl, outs in runs.items():
+        good = [o for o in outs if "train_tok_s" in o]
+        results[impl] = {key: statistics.median(o[key] for o in good) for key in good[0]} \
+            if good else outs[0]
+    return results
+
+
 def run_child(spec):
     out = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
                          capture_output=True, text=True)
@@ -195,6 +212,10 @@ def main(argv=None):
     parser.add_argument("--impls", default=",".join(IMPLS))
     parser.add_argument("--budget", type=float, default=12.0,
                         help="seconds of timing per measurement (at least 3 repeats)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure each row this many times, the impls in alternating "
+                        "order, and report the median round (these shared machines drift "
+                        "over minutes: rounds spread each impl over the same minutes)")
     parser.add_argument("--quick", action="store_true",
                         help="configs 0,1 at 1 thread, smaller budget")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -213,9 +234,8 @@ def main(argv=None):
         rows = []
         for mode in modes:
             for c in configs:
-                results = {impl: run_child({"impl": impl, "mode": mode, "config": c,
-                                            "threads": threads, "budget": args.budget})
-                           for impl in impls}
+                spec = {"mode": mode, "config": c, "threads": threads, "budget": args.budget}
+                results = measure_rounds(spec, impls, args.rounds)
                 torch_train = results.get("torch", {}).get("train_tok_s")
                 torch_infer = results.get("torch", {}).get("infer_tok_s")
                 torch_rss = results.get("torch", {}).get("peak_rss_mib")
