@@ -82,18 +82,14 @@ static void copy_rows(int elem_size, int nd, const int64_t *shape, const char *s
 int mg_copy_strided(int elem_size, int ndim, const int64_t *shape,
                     const void *src, const int64_t *src_strides,
                     void *dst, const int64_t *dst_strides) {
-    int status = mg_check_shape(ndim, shape);
-    if (status != MG_OK) return status;
-    MG_CHECK(elem_size == 4 || elem_size == 8, MG_ERR_DTYPE);
     int64_t n;
-    status = mg_layout_count(ndim, shape, &n);
+    const int status = mg_copy_strided_check_args(elem_size, ndim, shape, src, src_strides, dst,
+                                                  dst_strides, &n);
     if (status != MG_OK || n == 0) return status;
-    MG_CHECK(src != NULL && dst != NULL, MG_ERR_NULL);
     if (ndim == 0) {
         memcpy(dst, src, (size_t)elem_size);
         return MG_OK;
     }
-    MG_CHECK(src_strides != NULL && dst_strides != NULL, MG_ERR_NULL);
     /* Merged dims: a contiguous view is one long row, a broadcast bias N rows of C. */
     const int64_t *strides[2] = {src_strides, dst_strides};
     int64_t merged_shape[MG_MAX_DIMS], merged_strides[2][MG_MAX_DIMS];

@@ -54,6 +54,23 @@ static inline int mg_layout_check(int ndim, const int64_t *shape, int nops,
     return MG_OK;
 }
 
+/* The checks of a strided copy (mg_copy_strided and its CUDA twin): *n gets the
+ * element count; pointers are checked only when there is something to copy, and
+ * a 0-dim copy (one element) reads no strides. */
+static inline int mg_copy_strided_check_args(int elem_size, int ndim, const int64_t *shape,
+                                             const void *src, const int64_t *src_strides,
+                                             const void *dst, const int64_t *dst_strides,
+                                             int64_t *n) {
+    int status = mg_check_shape(ndim, shape);
+    if (status != MG_OK) return status;
+    MG_CHECK(elem_size == 4 || elem_size == 8, MG_ERR_DTYPE);
+    status = mg_layout_count(ndim, shape, n);
+    if (status != MG_OK || *n == 0) return status;
+    MG_CHECK(src != NULL && dst != NULL, MG_ERR_NULL);
+    MG_CHECK(ndim == 0 || (src_strides != NULL && dst_strides != NULL), MG_ERR_NULL);
+    return MG_OK;
+}
+
 /* The simplified walk of a non-empty output for `nops` (<= 3) operands:
  * writes merged_shape[0, nd) and merged_strides[k][0, nd) for each operand k
  * and returns nd >= 1.  Dim d merges into the previous kept dim where every

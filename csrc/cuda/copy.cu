@@ -110,15 +110,10 @@ extern "C" int mg_cuda_fill(int dtype, int64_t n, double value, void *out) {
 extern "C" int mg_cuda_copy_strided(int elem_size, int ndim, const int64_t *shape,
                                     const void *src, const int64_t *src_strides,
                                     void *dst, const int64_t *dst_strides) {
-    int status = mg_check_shape(ndim, shape);
-    if (status != MG_OK) return status;
-    MG_CHECK(elem_size == 4 || elem_size == 8, MG_ERR_DTYPE);
     int64_t n;
-    status = mg_layout_count(ndim, shape, &n);
+    int status = mg_copy_strided_check_args(elem_size, ndim, shape, src, src_strides, dst,
+                                            dst_strides, &n);
     if (status != MG_OK || n == 0) return status;
-    MG_CHECK(src != NULL && dst != NULL, MG_ERR_NULL);
-    /* a 0-dim copy is one element and reads no strides (as copy.c) */
-    MG_CHECK(ndim == 0 || (src_strides != NULL && dst_strides != NULL), MG_ERR_NULL);
 
     mg_cuda_layout L = {};
     const int64_t *strides[2] = {src_strides, dst_strides};
