@@ -216,6 +216,26 @@ def test_threads_and_wide_layers(cell, threads):
 
 
 @pytest.mark.parametrize("cell", RNN_CELLS)
+@pytest.mark.parametrize("n_in,H,scale", [(6, 9, 0.3), (100, 160, 0.05)],
+                         ids=["joint", "blocked"])
+def test_long_sequences_in_blocks_of_steps(cell, n_in, H, scale, threads):
+    """More steps than one block of input products (about 256 rows: here 32 steps of
+    8), forward and reversed, ragged, with and without a workspace.  At (100, 160)
+    the float64 [W_ih | W_hh] of an LSTM or RNN exceeds RNN_JOINT_MAX_BYTES, so one
+    thread takes the blocked input products; at (6, 9) the joint per-step product."""
+    P, D = make_problem(cell, T=70, B=8, n_in=n_in, H=H, seed=11, scale=scale)
+    lengths = np.array([70, 0, 33, 31, 64, 65, 1, 69], np.int64)
+    for reverse in (False, True):
+        compare_with_reference(cell, P, D, lengths, reverse, 1e-10)
+        args = (cell, P["x"], P["w_ih"], P["w_hh"], P["b_ih"], P["b_hh"], P["h0"], P["c0"],
+                lengths, reverse)
+        y, h_n, _, _ = rnn_forward(*args)
+        y2, h_n2, _, _ = rnn_forward(*args, need_workspace=False)
+        np.testing.assert_allclose(y2, y, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(h_n2, h_n, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("cell", RNN_CELLS)
 @pytest.mark.parametrize("T,B,n_in,H", [(0, 3, 4, 5), (4, 0, 4, 5), (4, 3, 0, 5), (4, 3, 4, 0),
                                         (1, 1, 1, 1), (6, 2, 3, 7)])
 def test_edge_sizes(cell, T, B, n_in, H):
