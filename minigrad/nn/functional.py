@@ -23,6 +23,7 @@ from minigrad.ops import reduce as _reduce
 from minigrad.ops.common import kernels, same_device
 from minigrad.ops.elementwise import relu, sigmoid, tanh  # noqa: F401  (re-exported)
 from minigrad.ops.index import IndexAddToZeros, IndexSelect
+from minigrad.ops.linalg import AddMM
 from minigrad.tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -41,38 +42,9 @@ def log_softmax(input, dim=-1):
 # ---- layers ----------------------------------------------------------------------------
 
 
-class Linear(Function):
-    """out = x W^T + b: x (m, in), W (out, in), b (out,) or None -> (m, out).
-
-    One gemm reads W transposed through its flag (no transpose op on the tape), and
-    the bias row is added onto the product in place.
-    d/dx = g W,  d/dW = g^T x,  d/db = g summed over the rows."""
-
-    def forward(self, x, weight, bias):
-        self.save_for_backward(x, weight)
-        self.has_bias = bias is not None
-        if x.dtype != weight.dtype or (bias is not None and bias.dtype != x.dtype):
-            raise TypeError(f"linear: input is {x.dtype} but the weight is {weight.dtype}"
-                            + ("" if bias is None else f" and the bias {bias.dtype}"))
-        if not (x.device is weight.device and (bias is None or bias.device is x.device)):
-            same_device("linear", x, weight, bias)
-        k = kernels(x)
-        out = k.gemm(x._array, weight._array, trans_b=True)
-        if bias is not None:
-            k.binary("add", out, bias._array, out=out)
-        return out
-
-    def backward(self, g):
-        x, weight = self.saved_tensors
-        gx = g @ weight if self.inputs[0] is not None else None
-        gw = g.mT @ x if self.inputs[1] is not None else None
-        if not self.has_bias:  # (one gradient per tensor input)
-            return gx, gw
-        return gx, gw, g.sum(0) if self.inputs[2] is not None else None
-
-
 def linear(input, weight, bias=None):
-    """y = x W^T + b.
+    """y = x W^T + b: one op (AddMM), whose gemm reads W transposed through its flag
+    (no transpose op on the tape) and adds the bias row onto the product in place.
 
     Shape: input (*, in_features), weight (out_features, in_features),
     bias (out_features,) or None -> output (*, out_features)."""
@@ -84,10 +56,12 @@ def linear(input, weight, bias=None):
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ValueError(f"linear: bias of shape {list(bias.shape)} does not match weight of "
                          f"shape {list(weight.shape)} (expected ({weight.shape[0]},))")
-    if input.ndim == 2:
-        return Linear.apply(input, weight, bias)
-    out = Linear.apply(input.reshape(-1, input.shape[-1]), weight, bias)
-    return out.reshape(input.shape[:-1] + (weight.shape[0],))
+    if input.dtype != weight.dtype or (bias is not None and bias.dtype != input.dtype):
+        raise TypeError(f"linear: input is {input.dtype} but the weight is {weight.dtype}"
+                        + ("" if bias is None else f" and the bias {bias.dtype}"))
+    x = input if input.ndim == 2 else input.reshape(-1, input.shape[-1])
+    out = AddMM.apply(bias, x, weight, 1.0, 1.0, True, "linear")
+    return out if input.ndim == 2 else out.reshape(input.shape[:-1] + (weight.shape[0],))
 
 
 class Embedding(Function):

@@ -1,5 +1,7 @@
 """Matrix multiplication, with numpy's rules for vectors and batch dims, and addmm
 (a matrix product added onto another tensor in the same gemm)."""
+import numpy as np
+
 from minigrad.autograd.function import Function
 from minigrad.ops.common import kernels, same_device, shape_str, unbroadcast
 
@@ -62,59 +64,67 @@ def mm(a, b):
 
 
 class AddMM(Function):
-    """out = beta * input + alpha * (mat1 @ mat2): mat1 (m, k), mat2 (k, n), input
-    broadcastable to (m, n) (a bias row (n,), a full (m, n), ...).
+    """out = beta * input + alpha * (mat1 @ op(mat2)): mat1 (m, k); op(mat2) (k, n) is
+    mat2 itself, or mat2^T when `transposed` (a Linear layer's weight (n, k), read
+    through the gemm's flag: no transpose op); input broadcastable to (m, n) (a bias
+    row (n,), a full (m, n), ...) or None (nothing added).
 
     One op instead of a matmul and an add: the gemm writes the product, and input
     is added onto it in place, by strides (a bias row is never copied out to a full
     matrix).  beta = 0 ignores input (NaN included).
-    d/dinput = beta * g (summed back to input's shape), d/dmat1 = alpha * g @ mat2^T,
-    d/dmat2 = alpha * mat1^T @ g."""
+    d/dinput = beta * g (summed back to input's shape), d/dmat1 = alpha * g @ op(mat2)^T,
+    d/dop(mat2) = alpha * mat1^T @ g."""
 
-    def forward(self, input, mat1, mat2, beta, alpha):
-        self.save_for_backward(input, mat1, mat2)
-        self.beta, self.alpha = beta, alpha
-        if not (input.dtype == mat1.dtype == mat2.dtype):
-            raise TypeError(f"addmm: expected one dtype, got {input.dtype}, {mat1.dtype} and "
-                            f"{mat2.dtype}")
-        if not (input.device is mat1.device is mat2.device):
-            same_device("addmm", input, mat1, mat2)
-        if mat1.ndim != 2 or mat2.ndim != 2 or mat1.shape[1] != mat2.shape[0]:
-            raise ValueError(f"addmm: expected matrices (m, k) and (k, n), got "
-                             f"{shape_str(mat1, mat2)}")
-        shape = (mat1.shape[0], mat2.shape[1])
-        if beta != 0 and not _broadcasts(input.shape, shape):
-            raise ValueError(f"addmm: input of shape {list(input.shape)} does not broadcast "
+    def forward(self, input, mat1, mat2, beta, alpha, transposed, op):
+        self.save_for_backward(mat1, mat2)  # (input's gradient needs only its shape)
+        self.input_shape = None if input is None else input.shape
+        self.beta, self.alpha, self.transposed = beta, alpha, transposed
+        if mat1.dtype != mat2.dtype or (input is not None and input.dtype != mat1.dtype):
+            raise TypeError(f"{op}: expected one dtype, got " + ", ".join(
+                str(t.dtype) for t in (input, mat1, mat2) if t is not None))
+        if not (mat1.device is mat2.device and (input is None or input.device is mat1.device)):
+            same_device(op, mat1, mat2, input)
+        n, k_2 = (mat2.shape[0], mat2.shape[1]) if transposed else mat2.shape[::-1]
+        if mat1.ndim != 2 or mat2.ndim != 2 or mat1.shape[1] != k_2:
+            raise ValueError(f"{op}: expected matrices (m, k) and "
+                             f"{'(n, k)' if transposed else '(k, n)'}, got {shape_str(mat1, mat2)}")
+        shape = (mat1.shape[0], n)
+        add = input is not None and beta != 0
+        if add and input.shape != shape and not _broadcasts_to(input.shape, shape):
+            raise ValueError(f"{op}: input of shape {list(input.shape)} does not broadcast "
                              f"to the product's shape {list(shape)}")
         k = kernels(mat1)
-        out = k.gemm(mat1._array, mat2._array, alpha=alpha)
-        if beta != 0:
+        out = k.gemm(mat1._array, mat2._array, trans_b=transposed, alpha=alpha)
+        if add:
             added = input._array if beta == 1 else k.binary_scalar("mul", input._array, beta)
             k.binary("add", out, added, out=out)
         return out
 
     def backward(self, g):
-        input, mat1, mat2 = self.saved_tensors
-        gi = g1 = g2 = None
-        if self.inputs[0] is not None:
-            gi = unbroadcast(g if self.beta == 1 else g * self.beta, input.shape)
+        mat1, mat2 = self.saved_tensors
+        edges = self.inputs if self.input_shape is not None else (None,) + self.inputs
         ga = g if self.alpha == 1 else g * self.alpha
-        if self.inputs[1] is not None:
-            g1 = ga @ mat2.mT
-        if self.inputs[2] is not None:
-            g2 = mat1.mT @ ga
-        return gi, g1, g2
+        gi = g1 = g2 = None
+        if edges[0] is not None:
+            gi = unbroadcast(g if self.beta == 1 else g * self.beta, self.input_shape)
+        if edges[1] is not None:
+            g1 = ga @ (mat2 if self.transposed else mat2.mT)
+        if edges[2] is not None:
+            g2 = ga.mT @ mat1 if self.transposed else mat1.mT @ ga
+        return (g1, g2) if self.input_shape is None else (gi, g1, g2)
 
 
-def _broadcasts(shape, target):
-    """Whether `shape` broadcasts to `target` (numpy's rule, target unchanged)."""
-    if len(shape) > len(target):
+def _broadcasts_to(shape, target):
+    """Whether numpy's broadcasting takes `shape` to `target` unchanged."""
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
         return False
-    return all(n == 1 or n == t for n, t in zip(reversed(shape), reversed(target)))
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2) in one gemm (PyTorch's addmm): mat1 (m, k),
     mat2 (k, n), input broadcastable to (m, n)."""
     from minigrad.ops.common import as_tensor_like
-    return AddMM.apply(as_tensor_like(input, mat1), mat1, mat2, float(beta), float(alpha))
+    return AddMM.apply(as_tensor_like(input, mat1), mat1, mat2, float(beta), float(alpha),
+                       False, "addmm")
