@@ -35,6 +35,11 @@
 #define PK_MC 64
 #endif
 
+/* Vectors per panel row in every micro-kernel (the panel width nr is PK_NV
+ * vectors): two, so that MR rows x 2 vectors of accumulators plus the panel
+ * row fit in the register file. */
+#define PK_NV 2
+
 /* Whether this CPU (and build) runs `kernel`. */
 static int kernel_supported(int kernel) {
     switch (kernel) {
@@ -64,30 +69,45 @@ int mg_pack_b(struct mg_packed *pb, int dtype, int kernel, int trans_b, int64_t 
     MG_CHECK(pb != NULL, MG_ERR_NULL);
     *pb = (struct mg_packed){0};
     MG_CHECK(mg_is_float_dtype(dtype), MG_ERR_DTYPE);
-    MG_CHECK(trans_b == 0 || trans_b == 1, MG_ERR_OP);
-    MG_CHECK(k >= 0 && n >= 0 && ldb >= (trans_b ? k : n), MG_ERR_SIZE);
     MG_CHECK(kernel >= MG_PACKED_BEST && kernel <= MG_PACKED_AVX512, MG_ERR_OP);
     if (kernel == MG_PACKED_BEST) kernel = best_kernel();
     MG_CHECK(kernel_supported(kernel), MG_ERR_UNSUPPORTED);
     const int64_t nr = dtype == MG_FLOAT32 ? kernel_nr_f32(kernel) : kernel_nr_f64(kernel);
+    struct mg_packed empty = {.dtype = dtype, .kernel = kernel, .nr = nr};
+    const int status = mg_repack_b(&empty, trans_b, k, n, b, ldb);
+    if (status == MG_OK) *pb = empty;
+    return status;
+}
+
+int mg_repack_b(struct mg_packed *pb, int trans_b, int64_t k, int64_t n, const void *b,
+                int64_t ldb) {
+    MG_CHECK(pb != NULL, MG_ERR_NULL);
+    MG_CHECK(trans_b == 0 || trans_b == 1, MG_ERR_OP);
+    MG_CHECK(k >= 0 && n >= 0 && ldb >= (trans_b ? k : n), MG_ERR_SIZE);
+    const int64_t nr = pb->nr;
     int64_t padded_n, elems;
     MG_CHECK(n <= PK_MAX_ELEMS, MG_ERR_SIZE);
     padded_n = (n + nr - 1) / nr * nr;
     MG_CHECK(!__builtin_mul_overflow(padded_n, k, &elems) && elems <= PK_MAX_ELEMS,
              MG_ERR_SIZE);
     MG_CHECK(b != NULL || n == 0 || k == 0, MG_ERR_NULL);
-    /* 64-byte aligned: every panel row starts a cache line */
-    const size_t bytes = ((size_t)elems * mg_dtype_size(dtype) + 63) / 64 * 64;
-    void *data = aligned_alloc(64, bytes > 0 ? bytes : 64);
-    MG_CHECK(data != NULL, MG_ERR_NOMEM);
-    if (n > 0 && k > 0) {
-        if (dtype == MG_FLOAT32)
-            pack_f32(trans_b, k, n, b, ldb, nr, data);
-        else
-            pack_f64(trans_b, k, n, b, ldb, nr, data);
+    if (pb->data == NULL || elems > pb->capacity) {
+        /* 64-byte aligned: every panel row starts a cache line */
+        const size_t bytes = ((size_t)elems * mg_dtype_size(pb->dtype) + 63) / 64 * 64;
+        void *data = aligned_alloc(64, bytes > 0 ? bytes : 64);
+        MG_CHECK(data != NULL, MG_ERR_NOMEM);
+        free(pb->data);
+        pb->data = data;
+        pb->capacity = elems;
     }
-    *pb = (struct mg_packed){.dtype = dtype, .kernel = kernel, .k = k, .n = n, .nr = nr,
-                             .data = data};
+    if (n > 0 && k > 0) {
+        if (pb->dtype == MG_FLOAT32)
+            pack_f32(trans_b, k, n, b, ldb, nr, pb->data);
+        else
+            pack_f64(trans_b, k, n, b, ldb, nr, pb->data);
+    }
+    pb->k = k;
+    pb->n = n;
     return MG_OK;
 }
 
@@ -95,13 +115,15 @@ void mg_packed_free(struct mg_packed *pb) {
     if (pb == NULL) return;
     free(pb->data);
     pb->data = NULL;
+    pb->capacity = 0;
 }
 
-int mg_gemm_packed(const struct mg_packed *pb, int64_t m, const void *a, int64_t lda,
-                   double beta, void *c, int64_t ldc) {
+int mg_gemm_packed(const struct mg_packed *pb, int trans_a, int64_t m, const void *a,
+                   int64_t lda, double beta, void *c, int64_t ldc) {
     MG_CHECK(pb != NULL, MG_ERR_NULL);
     MG_CHECK(pb->data != NULL, MG_ERR_NULL);
-    MG_CHECK(m >= 0 && lda >= pb->k && ldc >= pb->n, MG_ERR_SIZE);
+    MG_CHECK(trans_a == 0 || trans_a == 1, MG_ERR_OP);
+    MG_CHECK(m >= 0 && lda >= (trans_a ? m : pb->k) && ldc >= pb->n, MG_ERR_SIZE);
     if (m == 0 || pb->n == 0) return MG_OK;
     MG_CHECK(c != NULL, MG_ERR_NULL);
     if (pb->k == 0) { /* nothing to multiply: C = beta C, A not read */
@@ -113,20 +135,22 @@ int mg_gemm_packed(const struct mg_packed *pb, int64_t m, const void *a, int64_t
     }
     MG_CHECK(a != NULL, MG_ERR_NULL);
     if (pb->dtype == MG_FLOAT32)
-        product_f32(pb, m, a, lda, (float)beta, c, ldc);
+        product_f32(pb, trans_a, m, a, lda, (float)beta, c, ldc);
     else
-        product_f64(pb, m, a, lda, beta, c, ldc);
+        product_f64(pb, trans_a, m, a, lda, beta, c, ldc);
     return MG_OK;
 }
 
-/* The test hook declared in minigrad.h: one pack, one product, one free. */
-int mg_gemm_packed_test(int dtype, int kernel, int trans_b, int64_t m, int64_t n, int64_t k,
-                        const void *a, int64_t lda, const void *b, int64_t ldb, double beta,
-                        void *c, int64_t ldc) {
+/* The test hook declared in minigrad.h: an empty pack, op(B) packed into it
+ * (mg_repack_b growing the buffer), one product, one free. */
+int mg_gemm_packed_test(int dtype, int kernel, int trans_a, int trans_b, int64_t m, int64_t n,
+                        int64_t k, const void *a, int64_t lda, const void *b, int64_t ldb,
+                        double beta, void *c, int64_t ldc) {
     struct mg_packed pb;
-    int status = mg_pack_b(&pb, dtype, kernel, trans_b, k, n, b, ldb);
+    int status = mg_pack_b(&pb, dtype, kernel, 0, 0, 0, NULL, 0);
     if (status != MG_OK) return status;
-    status = mg_gemm_packed(&pb, m, a, lda, beta, c, ldc);
+    status = mg_repack_b(&pb, trans_b, k, n, b, ldb);
+    if (status == MG_OK) status = mg_gemm_packed(&pb, trans_a, m, a, lda, beta, c, ldc);
     mg_packed_free(&pb);
     return status;
 }

@@ -13,7 +13,7 @@
  * zeros), each stored as k rows of nr contiguous values, which the
  * micro-kernel reads as one stream.  nr goes with the micro-kernel, and both
  * are chosen at pack time for the CPU we run on (AVX-512, AVX2/FMA, portable
- * C).  A is read in place: row-major with leading dimension lda.
+ * C).  A is read in place, as stored or transposed.
  *
  * A packed matrix is read-only during products, so threads may share one.
  * Nothing outlives it: mg_packed_free releases its buffer.
@@ -37,6 +37,7 @@ struct mg_packed {
     int64_t k, n; /* op(B) is (k, n) */
     int64_t nr;   /* columns per panel */
     void *data;   /* ceil(n / nr) panels of k * nr elements, 64-byte aligned */
+    int64_t capacity; /* elements data holds (mg_repack_b reuses it) */
 };
 
 /*
@@ -49,15 +50,25 @@ struct mg_packed {
 int mg_pack_b(struct mg_packed *pb, int dtype, int kernel, int trans_b, int64_t k, int64_t n,
               const void *b, int64_t ldb);
 
+/* Packs another op(B) (k, n) into *pb, a successful mg_pack_b's (same dtype and
+ * micro-kernel), reusing its buffer when it is large enough: the chunks of
+ * activations that backward's weight gradients multiply, one after another,
+ * without an allocation (and its fresh pages) per chunk.  On failure *pb
+ * keeps its buffer, and its contents are unspecified. */
+int mg_repack_b(struct mg_packed *pb, int trans_b, int64_t k, int64_t n, const void *b,
+                int64_t ldb);
+
 /* Releases what mg_pack_b allocated (safe on a failed or already freed pack). */
 void mg_packed_free(struct mg_packed *pb);
 
 /*
- * C (m, n) = A (m, k) op(B) + beta C, op(B) packed in *pb; A and C row-major
- * with leading dimensions lda >= k, ldc >= n.  beta == 0 does not read C.
- * Runs on the calling thread (the caller decides where threads go).
+ * C (m, n) = op(A) (m, k) op(B) + beta C, op(B) packed in *pb; C row-major
+ * with leading dimension ldc >= n.  A is row-major, stored (m, k) with lda >=
+ * k when trans_a == 0, and stored (k, m) with lda >= m when trans_a == 1 (op(A)
+ * = A^T: the gate gradients of backward, read as da^T).  beta == 0 does not
+ * read C.  Runs on the calling thread (the caller decides where threads go).
  */
-int mg_gemm_packed(const struct mg_packed *pb, int64_t m, const void *a, int64_t lda,
-                   double beta, void *c, int64_t ldc);
+int mg_gemm_packed(const struct mg_packed *pb, int trans_a, int64_t m, const void *a,
+                   int64_t lda, double beta, void *c, int64_t ldc);
 
 #endif /* MINIGRAD_GEMM_PACKED_H */

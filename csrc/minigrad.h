@@ -272,12 +272,13 @@ int mg_rnn_backward(int dtype, int cell, int64_t T, int64_t B, int64_t n_in, int
 /* Test hook for the product the step loops use (gemm_packed.c): packs op(B)
  * (k, n) -- B stored (k, n), or (n, k) when trans_b -- with micro-kernel
  * `kernel` (-1 the fastest this CPU runs, 0 portable, 1 AVX2, 2 AVX-512;
- * MG_ERR_UNSUPPORTED when the CPU lacks it), then C (m, n) = A (m, k) op(B)
- * + beta C (C not read when beta == 0).  Needs lda >= k, ldb >= (trans_b ? k
- * : n), ldc >= n.  Float dtypes. */
-int mg_gemm_packed_test(int dtype, int kernel, int trans_b, int64_t m, int64_t n, int64_t k,
-                        const void *a, int64_t lda, const void *b, int64_t ldb, double beta,
-                        void *c, int64_t ldc);
+ * MG_ERR_UNSUPPORTED when the CPU lacks it), then C (m, n) = op(A) (m, k)
+ * op(B) + beta C (C not read when beta == 0), A stored (m, k), or (k, m) when
+ * trans_a.  Needs lda >= (trans_a ? m : k), ldb >= (trans_b ? k : n), ldc >=
+ * n.  Float dtypes. */
+int mg_gemm_packed_test(int dtype, int kernel, int trans_a, int trans_b, int64_t m, int64_t n,
+                        int64_t k, const void *a, int64_t lda, const void *b, int64_t ldb,
+                        double beta, void *c, int64_t ldc);
 
 /* cdef-end */
 

@@ -8,12 +8,12 @@
  *             [x_t | h] for small LSTM/RNN layers, the input products of a
  *             block of steps at once for large ones on one thread -- and one
  *             fused gate kernel (activations and state update in one pass);
- *   backward  per step (in reverse) one fused gate-gradient kernel and one
- *             product carrying dh back through W_hh, bias gradients summed
- *             while the step's gate gradients are in cache; after every chunk
- *             of steps (about 256 rows on one thread, larger with several),
- *             the weight and input gradients of its rows as large gemms,
- *             while its gate gradients are in cache.
+ *   backward  per step (in reverse) one fused gate-gradient kernel, one
+ *             product carrying dh back through W_hh and one giving dx through
+ *             W_ih, bias gradients summed while the step's gate gradients are
+ *             in cache; after every chunk of steps (about 256 rows on one
+ *             thread, larger with several), the weight gradients of its rows
+ *             as large gemms, while its gate gradients are in cache.
  * The per-step products use gemm_packed.c: W_ih and W_hh are packed once per
  * call rather than at every step, as a BLAS gemm does (measured on an
  * AVX-512 Xeon, 1 thread, (32, 256) x (256, 1024): 1.5 to 3x faster than

@@ -1,8 +1,9 @@
 """The packed small-m product of the recurrent step loops (csrc/gemm_packed.c).
 
 It is private to rnn.c; the C test hook mg_gemm_packed_test packs op(B) with a
-chosen micro-kernel (portable, AVX2, AVX-512: each one this CPU runs) and
-multiplies once.  Oracle: numpy in float64.  The step loops that use it (and
+chosen micro-kernel (portable, AVX2, AVX-512: each one this CPU runs) into an
+empty pack (so through mg_repack_b's growing buffer) and multiplies once, A
+read as stored or transposed.  Oracle: numpy in float64.  The step loops that use it (and
 their split of the batch among threads) are checked through the rnn kernels
 against the numpy reference of test_rnn_kernels.py.
 """
@@ -25,14 +26,16 @@ def ptr(a):
     return ffi.NULL if a is None else ffi.cast("void *", a.ctypes.data)
 
 
-def packed_product(dtype, kernel, trans_b, a, b, c, beta, m=None, n=None, k=None):
-    """Status of C = A op(B) + beta C through the hook; sizes and leading dims from the arrays."""
-    m = a.shape[0] if m is None else m
-    k = a.shape[1] if k is None else k
+def packed_product(dtype, kernel, trans_b, a, b, c, beta, m=None, n=None, k=None, trans_a=0):
+    """Status of C = op(A) op(B) + beta C through the hook; sizes and leading dims from the
+    arrays (a is stored (k, m) when trans_a)."""
+    m = a.shape[trans_a] if m is None else m
+    k = a.shape[1 - trans_a] if k is None else k
     n = c.shape[1] if n is None else n
-    return lib.mg_gemm_packed_test(DTYPES[dtype], kernel, trans_b, m, n, k, ptr(a), a.strides[0]
-                                   // a.itemsize, ptr(b), b.strides[0] // b.itemsize, beta,
-                                   ptr(c), c.strides[0] // c.itemsize)
+    return lib.mg_gemm_packed_test(DTYPES[dtype], kernel, trans_a, trans_b, m, n, k, ptr(a),
+                                   a.strides[0] // a.itemsize, ptr(b),
+                                   b.strides[0] // b.itemsize, beta, ptr(c),
+                                   c.strides[0] // c.itemsize)
 
 
 def run_or_skip(dtype, kernel, *args, **kw):
@@ -42,16 +45,16 @@ def run_or_skip(dtype, kernel, *args, **kw):
     assert status == lib.MG_OK, lib.mg_status_string(status)
 
 
-def operands(m, n, k, trans_b, dtype, seed=0):
+def operands(m, n, k, trans_b, dtype, seed=0, trans_a=0):
     rng = np.random.default_rng(seed)
-    a = rng.standard_normal((m, k)).astype(dtype)
+    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype)
     b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
     return a, b
 
 
-def reference(a, b, trans_b):
+def reference(a, b, trans_b, trans_a=0):
     a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    return a64 @ (b64.T if trans_b else b64)
+    return (a64.T if trans_a else a64) @ (b64.T if trans_b else b64)
 
 
 def tolerance(dtype, k):
@@ -61,20 +64,21 @@ def tolerance(dtype, k):
 @pytest.mark.parametrize("kernel", KERNELS.values(), ids=KERNELS.keys())
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("trans_b", [0, 1], ids=["B", "Bt"])
+@pytest.mark.parametrize("trans_a", [0, 1], ids=["A", "At"])
 @pytest.mark.parametrize("m,n,k", SIZES)
-def test_matches_numpy(kernel, dtype, trans_b, m, n, k):
-    a, b = operands(m, n, k, trans_b, dtype)
+def test_matches_numpy(kernel, dtype, trans_a, trans_b, m, n, k):
+    a, b = operands(m, n, k, trans_b, dtype, trans_a=trans_a)
     c = np.full((m, n), np.nan, dtype)  # beta == 0 must not read C
-    run_or_skip(dtype, kernel, trans_b, a, b, c, 0.0)
+    run_or_skip(dtype, kernel, trans_b, a, b, c, 0.0, trans_a=trans_a)
     tol = tolerance(dtype, k)
-    np.testing.assert_allclose(c, reference(a, b, trans_b), rtol=tol, atol=tol)
+    expected = reference(a, b, trans_b, trans_a)
+    np.testing.assert_allclose(c, expected, rtol=tol, atol=tol)
     # beta != 0 accumulates onto what is there
     c0 = np.random.default_rng(1).standard_normal((m, n)).astype(dtype)
     for beta in (1.0, -0.5):
         c = c0.copy()
-        run_or_skip(dtype, kernel, trans_b, a, b, c, beta)
-        np.testing.assert_allclose(c, reference(a, b, trans_b) + beta * c0.astype(np.float64),
-                                   rtol=tol, atol=tol)
+        run_or_skip(dtype, kernel, trans_b, a, b, c, beta, trans_a=trans_a)
+        np.testing.assert_allclose(c, expected + beta * c0.astype(np.float64), rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("kernel", KERNELS.values(), ids=KERNELS.keys())
@@ -82,15 +86,15 @@ def test_matches_numpy(kernel, dtype, trans_b, m, n, k):
 def test_leading_dimensions_and_views(kernel, dtype):
     """Rows of A, B and C wider than the matrices: only the (m, n) block of C changes."""
     m, n, k = 33, 37, 19
-    for trans_b in (0, 1):
-        a_big, b_big = operands(m, n + 5, k + 3, trans_b, dtype, seed=2)
-        a = a_big[:, 2:2 + k]
+    for trans_a, trans_b in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        a_big, b_big = operands(m + 3, n + 5, k + 3, trans_b, dtype, seed=2, trans_a=trans_a)
+        a = a_big[:m, 2:2 + k] if not trans_a else a_big[:k, 2:2 + m]
         b = b_big[:k, 1:1 + n] if not trans_b else b_big[:n, 1:1 + k]
         c_big = np.zeros((m, n + 9), dtype)
         c = c_big[:, 4:4 + n]
-        run_or_skip(dtype, kernel, trans_b, a, b, c, 0.0)
+        run_or_skip(dtype, kernel, trans_b, a, b, c, 0.0, trans_a=trans_a)
         tol = tolerance(dtype, k)
-        np.testing.assert_allclose(c, reference(a, b, trans_b), rtol=tol, atol=tol)
+        np.testing.assert_allclose(c, reference(a, b, trans_b, trans_a), rtol=tol, atol=tol)
         assert not c_big[:, :4].any() and not c_big[:, 4 + n:].any()
 
 
@@ -103,12 +107,12 @@ def test_empty_sizes(dtype):
     assert packed_product(dtype, BEST, 0, a, b, c, 1.0, n=0) == lib.MG_OK
     assert (c == 1).all()
     # k == 0: C = beta C, A and B not read (NULL is fine)
-    status = lib.mg_gemm_packed_test(DTYPES[dtype], BEST, 0, 3, 4, 0, ffi.NULL, 0, ffi.NULL, 4,
-                                     0.5, ptr(c), 4)
+    status = lib.mg_gemm_packed_test(DTYPES[dtype], BEST, 0, 0, 3, 4, 0, ffi.NULL, 0, ffi.NULL,
+                                     4, 0.5, ptr(c), 4)
     assert status == lib.MG_OK and (c == 0.5).all()
     c[:] = np.nan
-    status = lib.mg_gemm_packed_test(DTYPES[dtype], BEST, 1, 3, 4, 0, ffi.NULL, 0, ffi.NULL, 0,
-                                     0.0, ptr(c), 4)
+    status = lib.mg_gemm_packed_test(DTYPES[dtype], BEST, 1, 1, 3, 4, 0, ffi.NULL, 3, ffi.NULL,
+                                     0, 0.0, ptr(c), 4)
     assert status == lib.MG_OK and (c == 0).all()
 
 
@@ -117,18 +121,20 @@ def test_bad_arguments():
     c = np.zeros((4, 6), np.float32)
     f32 = lib.MG_FLOAT32
 
-    def call(dtype=f32, kernel=BEST, trans_b=0, m=4, n=6, k=5, a_=a, lda=5, b_=b, ldb=6,
-             c_=c, ldc=6):
-        return lib.mg_gemm_packed_test(dtype, kernel, trans_b, m, n, k, ptr(a_), lda, ptr(b_),
-                                       ldb, 0.0, ptr(c_), ldc)
+    def call(dtype=f32, kernel=BEST, trans_a=0, trans_b=0, m=4, n=6, k=5, a_=a, lda=5, b_=b,
+             ldb=6, c_=c, ldc=6):
+        return lib.mg_gemm_packed_test(dtype, kernel, trans_a, trans_b, m, n, k, ptr(a_), lda,
+                                       ptr(b_), ldb, 0.0, ptr(c_), ldc)
 
     assert call() == lib.MG_OK
     assert call(dtype=lib.MG_INT64) == lib.MG_ERR_DTYPE
     assert call(kernel=3) == lib.MG_ERR_OP
     assert call(kernel=-2) == lib.MG_ERR_OP
     assert call(trans_b=2) == lib.MG_ERR_OP
+    assert call(trans_a=2) == lib.MG_ERR_OP
+    assert call(trans_a=1, lda=4) == lib.MG_OK  # A stored (k, m) = (5, 4)
     for bad in ({"m": -1}, {"n": -1}, {"k": -1}, {"lda": 4}, {"ldb": 5}, {"ldc": 5},
-                {"trans_b": 1, "ldb": 4}):
+                {"trans_b": 1, "ldb": 4}, {"trans_a": 1, "lda": 3}):
         assert call(**bad) == lib.MG_ERR_SIZE, bad
     assert call(a_=None) == lib.MG_ERR_NULL
     assert call(b_=None) == lib.MG_ERR_NULL
