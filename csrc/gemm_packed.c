@@ -40,6 +40,16 @@
  * row fit in the register file. */
 #define PK_NV 2
 
+/* Depth of k per pass when A is read transposed (see PK_DRIVER), and the
+ * distance in bytes between A's stored rows from which a chunk of A's slice
+ * (PK_KC_TRANSPOSED x PK_MC values) is copied into a buffer first. */
+#ifndef PK_FAR_ROWS
+#define PK_FAR_ROWS 4096
+#endif
+#ifndef PK_KC_TRANSPOSED
+#define PK_KC_TRANSPOSED 128
+#endif
+
 /* Whether this CPU (and build) runs `kernel`. */
 static int kernel_supported(int kernel) {
     switch (kernel) {
@@ -134,10 +144,17 @@ int mg_gemm_packed(const struct mg_packed *pb, int trans_a, int64_t m, const voi
         return MG_OK;
     }
     MG_CHECK(a != NULL, MG_ERR_NULL);
+    void *abuf = NULL; /* A's copied blocks when it is read transposed */
+    if (trans_a) {
+        /* a chunk's blocks: PK_MC rows rounded up to whole blocks of MR <= 8 */
+        abuf = malloc((size_t)(PK_KC_TRANSPOSED * (PK_MC + 8)) * mg_dtype_size(pb->dtype));
+        MG_CHECK(abuf != NULL, MG_ERR_NOMEM);
+    }
     if (pb->dtype == MG_FLOAT32)
-        product_f32(pb, trans_a, m, a, lda, (float)beta, c, ldc);
+        product_f32(pb, trans_a, m, a, lda, (float)beta, c, ldc, abuf);
     else
-        product_f64(pb, trans_a, m, a, lda, beta, c, ldc);
+        product_f64(pb, trans_a, m, a, lda, beta, c, ldc, abuf);
+    free(abuf);
     return MG_OK;
 }
 

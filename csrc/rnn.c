@@ -11,14 +11,15 @@
  *   backward  per step (in reverse) one fused gate-gradient kernel, one
  *             product carrying dh back through W_hh and one giving dx through
  *             W_ih, bias gradients summed while the step's gate gradients are
- *             in cache; after every chunk of steps (about 256 rows on one
- *             thread, larger with several), the weight gradients of its rows
- *             as large gemms, while its gate gradients are in cache.
- * The per-step products use gemm_packed.c: W_ih and W_hh are packed once per
- * call rather than at every step, as a BLAS gemm does (measured on an
- * AVX-512 Xeon, 1 thread, (32, 256) x (256, 1024): 1.5 to 3x faster than
- * OpenBLAS's call).  The large products go through mg_gemm (BLAS when built
- * with it).
+ *             in cache; after every chunk of steps (about 256 rows per
+ *             thread), the weight gradients of its rows as products over the
+ *             whole chunk, while its gate gradients are in cache.
+ * These products use gemm_packed.c: W_ih and W_hh are packed once per call
+ * rather than at every step, as a BLAS gemm does (measured on an AVX-512
+ * Xeon, 1 thread, (32, 256) x (256, 1024): 1.5 to 3x faster than OpenBLAS's
+ * call), and each chunk's activations once for its weight gradients.  Only
+ * the last product of backward (the steps whose previous state is h0) goes
+ * through mg_gemm (BLAS when built with it).
  * The typed code lives in rnn_cells_typed.inc (gate arithmetic of one row)
  * and rnn_typed.inc (the sequence loops), compiled once per float dtype; this
  * file validates arguments and dispatches.
@@ -86,32 +87,20 @@ static int rnn_thread_rows(int64_t B, int64_t *b0, int64_t *b1) {
 
 /* ---- chunks of backward (see rnn_typed.inc) ------------------------------ */
 
-/* Rows of gate gradients per chunk: the depth of the weight-gradient gemms.
- * Measured (OpenBLAS, 1 thread): at 256 rows those gemms run within about 10%
- * of one gemm over the whole sequence, and the whole backward pass is 5-10%
+/* Rows of gate gradients per chunk and thread: the depth of the weight-gradient
+ * products.  Measured (1 thread): at 256 rows the products run within about
+ * 10% of one over the whole sequence, and the whole backward pass is 5-10%
  * faster than with one (no fresh pages, operands in cache). */
 #ifndef RNN_CHUNK_ROWS
 #define RNN_CHUNK_ROWS 256
 #endif
 
-/* With several threads every chunk hands the cores from the OpenMP team (the
- * step loop) to BLAS's own threads (the gemms) and back, and each hand-over
- * waits for sleeping threads to wake: there chunks hold up to this many gate
- * gradients (8 MB of float32), however many rows that is.  Measured, LSTM
- * H=128, B=32, T=64, 2 threads: backward 4.85 ms in chunks of 256 rows, 3.65
- * ms in one chunk of 2048. */
-#ifndef RNN_CHUNK_ELEMS_THREADED
-#define RNN_CHUNK_ELEMS_THREADED (1 << 21)
-#endif
-
-/* Steps per chunk for a batch of B rows of GH gate gradients. */
-static int64_t rnn_chunk_steps(int threads, int64_t T_, int64_t B, int64_t GH) {
-    if (B <= 0) return T_ > 0 ? T_ : 1;
-    int64_t rows = threads > 1 && GH > 0 ? RNN_CHUNK_ELEMS_THREADED / GH : RNN_CHUNK_ROWS;
-    if (rows < RNN_CHUNK_ROWS) rows = RNN_CHUNK_ROWS;
-    int64_t steps = rows / B;
+/* Steps per chunk for a batch of B rows shared by `threads` threads. */
+static int64_t rnn_chunk_steps(int threads, int64_t T_, int64_t B) {
+    const int64_t share = threads > 1 ? (B + threads - 1) / threads : B; /* rows per thread */
+    int64_t steps = share > 0 ? RNN_CHUNK_ROWS / share : T_;
     if (steps < 1) steps = 1;
-    return steps < T_ ? steps : T_;
+    return steps < T_ ? steps : (T_ > 0 ? T_ : 1);
 }
 
 /* Gradients that vanish through time turn into subnormal floats, which x86

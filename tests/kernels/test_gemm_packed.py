@@ -98,6 +98,25 @@ def test_leading_dimensions_and_views(kernel, dtype):
         assert not c_big[:, :4].any() and not c_big[:, 4 + n:].any()
 
 
+@pytest.mark.parametrize("kernel", KERNELS.values(), ids=KERNELS.keys())
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("m", [70, 200])
+def test_transposed_a_far_apart(kernel, dtype, m):
+    """A read transposed with its stored rows a page or more apart (lda = 1100): the
+    product copies each slice of k (and chunk of rows) into blocks first; k spans
+    several slices, m ends in a short block."""
+    k, n = 300, 45
+    rng = np.random.default_rng(m)
+    a = rng.standard_normal((k, 1100)).astype(dtype)[:, 5:5 + m]  # stored (k, m), lda 1100
+    b = rng.standard_normal((k, n)).astype(dtype)
+    c0 = rng.standard_normal((m, n)).astype(dtype)
+    c = c0.copy()
+    run_or_skip(dtype, kernel, 0, a, b, c, 0.5, trans_a=1)
+    tol = tolerance(dtype, k)
+    expected = reference(a, b, 0, 1) + 0.5 * c0.astype(np.float64)
+    np.testing.assert_allclose(c, expected, rtol=tol, atol=tol)
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 def test_empty_sizes(dtype):
     a, b = operands(3, 4, 5, 0, dtype)
