@@ -439,9 +439,10 @@ def part_one():
                              enumerate(walked[:14])) + "\n     ..."),
         "The fused step's walk: " + " → ".join(f"`{n}`" for n in fused_walked) +
         ". `FusedRNNLayer.backward` hands the gradient of the outputs to `mg_rnn_backward`, "
-        "which runs the time steps in reverse inside C (the gate gradients step by step, the "
-        "weight gradients as large matrix products over all steps) and returns the gradients "
-        "of x, the weights, the biases and the initial states at once.", "",
+        "which runs the time steps in reverse inside C (the gate gradients and dx step by "
+        "step, the weight gradients as matrix products over chunks of about 256 rows) and "
+        "returns the gradients of x, the weights, the biases and the initial states at once.",
+        "",
     ]
     return "\n".join(lines)
 
