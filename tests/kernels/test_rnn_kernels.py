@@ -376,6 +376,25 @@ def test_inference_without_workspace(cell):
     np.testing.assert_array_equal(h_n[1], P["h0"][1])
 
 
+@pytest.mark.parametrize("cell", RNN_CELLS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
+def test_inference_large_layer_matches_training(cell, dtype):
+    """Inference's own gate kernels (nothing kept for backward) on a layer whose weights
+    outgrow the joint per-step product (the input products then go by blocks of steps),
+    with ragged reversed sequences: the same numbers as the training forward."""
+    P, _ = make_problem(cell, T=9, B=11, n_in=200, H=300, seed=5, scale=0.05)
+    P = cast(P, dtype)
+    lengths = np.array([9, 0, 3, 9, 1, 5, 9, 8, 2, 9, 4], np.int64)
+    args = (cell, P["x"], P["w_ih"], P["w_hh"], P["b_ih"], P["b_hh"], P["h0"], P["c0"], lengths,
+            True)
+    y, h_n, c_n, _ = rnn_forward(*args)
+    y2, h_n2, c_n2, _ = rnn_forward(*args, need_workspace=False)
+    np.testing.assert_array_equal(y, y2)
+    np.testing.assert_array_equal(h_n, h_n2)
+    if cell == "lstm":
+        np.testing.assert_array_equal(c_n, c_n2)
+
+
 def test_workspace_sizes():
     assert rnn_workspace_size("rnn_tanh", 7, 3, 5) == 0
     assert rnn_workspace_size("gru", 7, 3, 5) == 7 * 3 * 4 * 5
