@@ -13,8 +13,15 @@
 #include "check.h" /* MG_CHECK, MG_MAX_DIMS, dtype and shape checks (shared with CUDA) */
 #include "minigrad.h"
 
-/* Loops shorter than this stay serial: thread start-up costs more than it saves. */
-#define MG_OMP_MIN_WORK 32768
+/* Loops shorter than this (elements of work) stay serial: waking the team costs
+ * more than it saves.  The threads sleep between regions (OMP_WAIT_POLICY=PASSIVE,
+ * see minigrad/_native.py), and waking one took about 60 us on the 2-core
+ * machines we measure on: a float32 add of 32K elements ran in 6 us on one
+ * thread and 67 us on two; two threads start to win at about 512K.  It is a
+ * variable (runtime.c, mg_set_parallel_min_work) so that tests can split
+ * moderate arrays across threads. */
+extern int64_t mg_parallel_min_work;
+#define MG_OMP_MIN_WORK mg_parallel_min_work
 /* Elements of work per range that MG_PARALLEL_RANGES hands a thread: big
  * enough to amortise the call, small enough to balance the threads. */
 #define MG_RANGE_WORK 8192

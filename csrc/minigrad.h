@@ -64,11 +64,15 @@ enum mg_rnn_cell { MG_RNN_TANH = 0, MG_RNN_RELU = 1, MG_GRU = 2, MG_LSTM = 3 };
 /* Message for a status code (static text, never NULL). */
 const char *mg_status_string(int status);
 
-/* ---- build and threads (threads.c) ------------------------------------- */
+/* ---- build and threads (runtime.c) ------------------------------------- */
 
 /* One knob for OpenMP and BLAS threads; n < 1 is clamped to 1. */
 void mg_set_num_threads(int n);
 int mg_get_num_threads(void);
+/* Loops with less work than this (elements; default 2^19) run on one thread:
+ * waking sleeping threads costs more.  Values < 1 are clamped to 1. */
+void mg_set_parallel_min_work(int64_t work);
+int64_t mg_get_parallel_min_work(void);
 /* "blas=scipy-openblas openmp=1 cuda=0 simd=avx2" style description. */
 const char *mg_build_info(void);
 

@@ -32,6 +32,13 @@ void mg_set_num_threads(int n) {
 #endif
 }
 
+/* (core.h: why this size) */
+int64_t mg_parallel_min_work = 1 << 19;
+
+void mg_set_parallel_min_work(int64_t work) { mg_parallel_min_work = work < 1 ? 1 : work; }
+
+int64_t mg_get_parallel_min_work(void) { return mg_parallel_min_work; }
+
 int mg_get_num_threads(void) {
 #ifdef _OPENMP
     return omp_get_max_threads();

@@ -7,13 +7,22 @@ import pytest
 import minigrad
 
 
+# Work from which the `threads` fixture splits loops across threads: the tests' arrays
+# (tens of thousands of elements) are sized for it, below the library's default
+# (minigrad.threads.set_parallel_min_work), so that their parallel paths run.
+TEST_PARALLEL_MIN_WORK = 32768
+
+
 @pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
 def threads(request):
-    """Run a test at 1 and at 2 threads, restoring the previous count after."""
-    before = minigrad.get_num_threads()
+    """Run a test at 1 and at 2 threads (loops split from TEST_PARALLEL_MIN_WORK elements),
+    restoring the previous settings after."""
+    before = minigrad.get_num_threads(), minigrad.threads.get_parallel_min_work()
     minigrad.set_num_threads(request.param)
+    minigrad.threads.set_parallel_min_work(TEST_PARALLEL_MIN_WORK)
     yield request.param
-    minigrad.set_num_threads(before)
+    minigrad.set_num_threads(before[0])
+    minigrad.threads.set_parallel_min_work(before[1])
 
 
 @pytest.fixture(params=[np.float32, np.float64], ids=["f32", "f64"])

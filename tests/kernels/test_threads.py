@@ -1,0 +1,53 @@
+"""The thread knobs of the C core: the thread count, shared by OpenMP and BLAS, and the
+work from which kernel loops split across threads."""
+import numpy as np
+import pytest
+
+import minigrad
+from minigrad._native import lib
+from minigrad.backend.cpu import elementwise, reduce
+
+
+@pytest.fixture
+def restore_knobs():
+    before = minigrad.get_num_threads(), minigrad.threads.get_parallel_min_work()
+    yield
+    minigrad.set_num_threads(before[0])
+    minigrad.threads.set_parallel_min_work(before[1])
+
+
+def test_thread_count(restore_knobs):
+    minigrad.set_num_threads(2)
+    assert minigrad.get_num_threads() == 2
+    minigrad.set_num_threads(1)
+    assert minigrad.get_num_threads() == 1
+    with pytest.raises(ValueError, match="set_num_threads"):
+        minigrad.set_num_threads(0)
+
+
+def test_parallel_min_work(restore_knobs):
+    # the default: waking sleeping threads costs more than small loops take
+    assert minigrad.threads.get_parallel_min_work() == 1 << 19
+    minigrad.threads.set_parallel_min_work(1000)
+    assert minigrad.threads.get_parallel_min_work() == 1000
+    with pytest.raises(ValueError, match="set_parallel_min_work"):
+        minigrad.threads.set_parallel_min_work(0)
+    lib.mg_set_parallel_min_work(-5)  # C clamps
+    assert minigrad.threads.get_parallel_min_work() == 1
+
+
+@pytest.mark.parametrize("min_work", [1, 4096, 1 << 19, 1 << 30])
+def test_results_do_not_depend_on_the_split(restore_knobs, min_work):
+    """Elementwise results are the same whether the loop is split or not; sums too
+    (they are cut into fixed chunks whatever the threads)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(200_003).astype(np.float32)
+    b = rng.standard_normal(200_003).astype(np.float32)
+    minigrad.set_num_threads(2)
+    minigrad.threads.set_parallel_min_work(min_work)
+    np.testing.assert_array_equal(elementwise.binary("mul", a, b), a * b)
+    np.testing.assert_array_equal(elementwise.unary("neg", a), -a)
+    minigrad.threads.set_parallel_min_work(1 << 30)
+    serial = reduce("sum", a)
+    minigrad.threads.set_parallel_min_work(min_work)
+    assert reduce("sum", a).tobytes() == serial.tobytes()
