@@ -1,12 +1,12 @@
 /*
- * gemm_packed.c -- C = A op(B) + beta C with op(B) packed once and reused, for
- * the small-m products in the step loops of the recurrent layers (rnn.c).
+ * gemm_packed.c -- C = op(A) op(B) + beta C with op(B) packed once and reused,
+ * for the products of the recurrent layers' step loops (rnn.c).
  * gemm_packed.h has the contract and the reason.
  *
  * The register tile holds MR rows x nr columns of C in vector registers and
  * runs over the whole of k: no k blocking, because a panel (k x nr values,
  * tens to a few hundred KB) stays in L2 while every MR-row block of A passes
- * it.  Panels form the outer loop, so each comes from memory once per product,
+ * it (A read transposed is the exception: see PK_DRIVER).  Panels form the outer loop, so each comes from memory once per product,
  * and the next one is prefetched while the current one is in use (measured:
  * +15% when the packed matrix, 4 MB at H = 512, does not fit in L2).
  *

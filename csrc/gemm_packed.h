@@ -1,13 +1,16 @@
 /*
  * gemm_packed.h -- private to the fused recurrent kernels (rnn.c): the matrix
- * product C (m, n) = A (m, k) op(B) (k, n) + beta C, for a right-hand matrix
- * that is packed once and then multiplied many times by a small A (m of 1 to
- * a few hundred rows).
+ * product C (m, n) = op(A) (m, k) op(B) (k, n) + beta C, for a right-hand
+ * matrix that is packed once and then multiplied many times by a small A (m
+ * of 1 to a few hundred rows), or packed and multiplied by a gate-gradient
+ * matrix read transposed (backward's weight gradients, chunk by chunk).
  *
  * Why: a recurrent layer multiplies its (batch, H) state by the same W_hh at
  * every time step.  A general gemm (OpenBLAS) repacks the whole of W_hh at
  * every call -- for (32, 256) x (256, 1024) as much memory traffic as the
  * product itself; packing once per layer call takes that out of the loop.
+ * And the weight gradients, done here, run inside the step loops' OpenMP
+ * region, by each thread on its own rows, with no hand-over to BLAS's threads.
  *
  * Layout: op(B) is cut into panels of nr columns (the last one padded with
  * zeros), each stored as k rows of nr contiguous values, which the
