@@ -378,13 +378,15 @@ def test_inference_without_workspace(cell):
 
 @pytest.mark.parametrize("cell", RNN_CELLS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-def test_inference_large_layer_matches_training(cell, dtype):
+@pytest.mark.parametrize("T", [1, 9])
+def test_inference_large_layer_matches_training(cell, dtype, T):
     """Inference's own gate kernels (nothing kept for backward) on a layer whose weights
-    outgrow the joint per-step product (the input products then go by blocks of steps),
-    with ragged reversed sequences: the same numbers as the training forward."""
-    P, _ = make_problem(cell, T=9, B=11, n_in=200, H=300, seed=5, scale=0.05)
+    outgrow the joint per-step product (the input products then go by blocks of steps;
+    T = 1: one step, products straight from the weights), with ragged reversed
+    sequences: the same numbers as the training forward."""
+    P, _ = make_problem(cell, T=T, B=11, n_in=200, H=300, seed=5, scale=0.05)
     P = cast(P, dtype)
-    lengths = np.array([9, 0, 3, 9, 1, 5, 9, 8, 2, 9, 4], np.int64)
+    lengths = np.minimum(np.array([9, 0, 3, 9, 1, 5, 9, 8, 2, 9, 4], np.int64), T)
     args = (cell, P["x"], P["w_ih"], P["w_hh"], P["b_ih"], P["b_hh"], P["h0"], P["c0"], lengths,
             True)
     y, h_n, c_n, _ = rnn_forward(*args)
