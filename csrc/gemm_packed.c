@@ -6,9 +6,10 @@
  * The register tile holds MR rows x nr columns of C in vector registers and
  * runs over the whole of k: no k blocking, because a panel (k x nr values,
  * tens to a few hundred KB) stays in L2 while every MR-row block of A passes
- * it (A read transposed is the exception: see PK_DRIVER).  Panels form the outer loop, so each comes from memory once per product,
- * and the next one is prefetched while the current one is in use (measured:
- * +15% when the packed matrix, 4 MB at H = 512, does not fit in L2).
+ * it (A read transposed is the exception: see PK_DRIVER).  Panels form the
+ * outer loop, so each comes from memory once per product, and the next one is
+ * prefetched while the current one is in use (measured: +15% when the packed
+ * matrix, 4 MB at H = 512, does not fit in L2).
  *
  * Three micro-kernels, chosen at pack time: AVX-512 and AVX2/FMA (compiled
  * with function-level target attributes and picked only when the CPU has
