@@ -24,6 +24,13 @@ import time
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                    "MINIGRAD_NUM_THREADS")
 
+# numpy and minigrad each load their own OpenBLAS, whose worker threads spin after a
+# call.  minigrad sets a short spin (OPENBLAS_THREAD_TIMEOUT=4, minigrad/_native.py) for
+# its own copy, but numpy's, loaded first, would keep the default and spin through
+# minigrad's next call: at 2 threads a 256x256 gemm measured 4.2 GFLOP/s instead of
+# 190.  Set before numpy loads, both copies share the same short spin.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
 
 def pin_threads(n):
     """Use n threads everywhere: the environment (for libraries not loaded yet),
