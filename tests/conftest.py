@@ -13,16 +13,21 @@ import minigrad
 TEST_PARALLEL_MIN_WORK = 32768
 
 
-@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
-def threads(request):
-    """Run a test at 1 and at 2 threads (loops split from TEST_PARALLEL_MIN_WORK elements),
-    restoring the previous settings after."""
+@pytest.fixture
+def thread_knobs():
+    """Restores the thread count and the parallel threshold after the test."""
     before = minigrad.get_num_threads(), minigrad.threads.get_parallel_min_work()
-    minigrad.set_num_threads(request.param)
-    minigrad.threads.set_parallel_min_work(TEST_PARALLEL_MIN_WORK)
-    yield request.param
+    yield
     minigrad.set_num_threads(before[0])
     minigrad.threads.set_parallel_min_work(before[1])
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request, thread_knobs):
+    """Run a test at 1 and at 2 threads (loops split from TEST_PARALLEL_MIN_WORK elements)."""
+    minigrad.set_num_threads(request.param)
+    minigrad.threads.set_parallel_min_work(TEST_PARALLEL_MIN_WORK)
+    return request.param
 
 
 @pytest.fixture(params=[np.float32, np.float64], ids=["f32", "f64"])

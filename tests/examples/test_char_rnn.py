@@ -173,14 +173,10 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues_exactly(small_text, tmp_
     assert train_losses(tmp_path / "a") == train_losses(tmp_path / "b")
 
 
-def test_threads_auto_times_both_counts(small_text, tmp_path, capsys):
-    before = minigrad.get_num_threads()
+def test_threads_auto_times_both_counts(small_text, tmp_path, capsys, thread_knobs):
     minigrad.set_num_threads(2)
-    try:
-        code, out, err = run(capsys, "train", "--data", small_text, "--out", tmp_path,
-                             "--steps", 2, *[a for a in TINY if a not in ("--threads", "1")])
-    finally:
-        minigrad.set_num_threads(before)
+    code, out, err = run(capsys, "train", "--data", small_text, "--out", tmp_path,
+                         "--steps", 2, *[a for a in TINY if a not in ("--threads", "1")])
     assert code == 0, err
     assert "ms per step at 2" in out and "ms at 1" in out
     assert minigrad.load(str(tmp_path / "latest.safetensors"))["config"]["threads"] in (1, 2)

@@ -133,22 +133,18 @@ def test_gather_scatter_round_trip_and_adjoint(dtype):
     np.testing.assert_array_equal(counts, np.bincount(idx.reshape(-1) % 6, minlength=6))
 
 
-def test_scatter_add_same_result_at_any_thread_count():
+def test_scatter_add_same_result_at_any_thread_count(thread_knobs):
     """Repeated indices under threads: each task walks j in order, so the float
     sums are bit-for-bit the same at 1, 2 and 3 threads."""
     rng = np.random.default_rng(5)
     idx = rng.integers(0, 50, 4000)            # heavy repetition
     src = rng.standard_normal((4000, 300)).astype(np.float32)
     src1 = rng.standard_normal((3, 4000)).astype(np.float32)
-    before = minigrad.get_num_threads()
-    try:
-        results = []
-        for t in (1, 2, 3):
-            minigrad.set_num_threads(t)
-            results.append((scatter_add(np.zeros((50, 300), np.float32), idx, src, 0),
-                            scatter_add(np.zeros((3, 50), np.float32), idx, src1, 1)))
-    finally:
-        minigrad.set_num_threads(before)
+    results = []
+    for t in (1, 2, 3):
+        minigrad.set_num_threads(t)
+        results.append((scatter_add(np.zeros((50, 300), np.float32), idx, src, 0),
+                        scatter_add(np.zeros((3, 50), np.float32), idx, src1, 1)))
     for other in results[1:]:
         for a, b in zip(results[0], other):
             assert a.tobytes() == b.tobytes()

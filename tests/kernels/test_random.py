@@ -120,18 +120,14 @@ def test_advance():
     assert lib.mg_random_advance(-5) == 0
 
 
-def test_thread_count_does_not_change_results():
-    before = minigrad.get_num_threads()
-    try:
-        runs = []
-        for t in (1, 2, 3):
-            minigrad.set_num_threads(t)
-            runs.append([fn((301, 333), dt, 9, 77, *args)
-                         for dt in (np.float32, np.float64)
-                         for fn, args in ((uniform, (-1.0, 2.0)), (normal, (0.5, 2.0)),
-                                          (bernoulli, (0.25,)))])
-    finally:
-        minigrad.set_num_threads(before)
+def test_thread_count_does_not_change_results(thread_knobs):
+    runs = []
+    for t in (1, 2, 3):
+        minigrad.set_num_threads(t)
+        runs.append([fn((301, 333), dt, 9, 77, *args)
+                     for dt in (np.float32, np.float64)
+                     for fn, args in ((uniform, (-1.0, 2.0)), (normal, (0.5, 2.0)),
+                                      (bernoulli, (0.25,)))])
     for other in runs[1:]:
         for a, b in zip(runs[0], other):
             assert a.tobytes() == b.tobytes()

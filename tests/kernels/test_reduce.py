@@ -143,17 +143,13 @@ def test_float32_sum_is_accurate():
     assert np.all(np.abs(got - (1 << 20) * float(np.float32(0.1))) <= 1e-6 * (1 << 20) * 0.1)
 
 
-def test_sum_is_identical_at_any_thread_count():
+def test_sum_is_identical_at_any_thread_count(thread_knobs):
     rng = np.random.default_rng(5)
     x = rng.standard_normal((3, 300_001)).astype(np.float32)
-    before = minigrad.get_num_threads()
-    try:
-        results = []
-        for t in (1, 2, 3):
-            minigrad.set_num_threads(t)
-            results.append((reduce("sum", x, 1), reduce("sum", x), reduce("sum", x.T, 0)))
-    finally:
-        minigrad.set_num_threads(before)
+    results = []
+    for t in (1, 2, 3):
+        minigrad.set_num_threads(t)
+        results.append((reduce("sum", x, 1), reduce("sum", x), reduce("sum", x.T, 0)))
     for other in results[1:]:
         for a, b in zip(results[0], other):
             assert a.tobytes() == b.tobytes()

@@ -8,15 +8,7 @@ from minigrad._native import lib
 from minigrad.backend.cpu import elementwise, reduce
 
 
-@pytest.fixture
-def restore_knobs():
-    before = minigrad.get_num_threads(), minigrad.threads.get_parallel_min_work()
-    yield
-    minigrad.set_num_threads(before[0])
-    minigrad.threads.set_parallel_min_work(before[1])
-
-
-def test_thread_count(restore_knobs):
+def test_thread_count(thread_knobs):
     minigrad.set_num_threads(2)
     # a build with neither OpenMP nor a BLAS has one thread, whatever is asked
     threaded = minigrad.BUILD_INFO["openmp"] == "1" or minigrad.BUILD_INFO["blas"] != "none"
@@ -27,7 +19,7 @@ def test_thread_count(restore_knobs):
         minigrad.set_num_threads(0)
 
 
-def test_parallel_min_work(restore_knobs):
+def test_parallel_min_work(thread_knobs):
     # the default: waking sleeping threads costs more than small loops take
     assert minigrad.threads.get_parallel_min_work() == 1 << 19
     minigrad.threads.set_parallel_min_work(1000)
@@ -39,7 +31,7 @@ def test_parallel_min_work(restore_knobs):
 
 
 @pytest.mark.parametrize("min_work", [1, 4096, 1 << 19, 1 << 30])
-def test_results_do_not_depend_on_the_split(restore_knobs, min_work):
+def test_results_do_not_depend_on_the_split(thread_knobs, min_work):
     """Elementwise results are the same whether the loop is split or not; sums too
     (they are cut into fixed chunks whatever the threads)."""
     rng = np.random.default_rng(0)
