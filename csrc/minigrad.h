@@ -81,6 +81,13 @@ const char *mg_build_info(void);
 /* y[i] = op(x[i]) for i < n.  Float dtypes; tanh and sigmoid never overflow. */
 int mg_unary(int dtype, int op, int64_t n, const void *x, void *y);
 
+/* y (rows, cols), contiguous, = op(x) for x stored by rows with leading
+ * dimension ldx >= cols (row r at x + r * ldx): a slice along the last dim,
+ * such as one gate of a (B, 4H) matrix, read in place.  x must not overlap y
+ * unless it is y (ldx == cols). */
+int mg_unary_rows(int dtype, int op, int64_t rows, int64_t cols, const void *x, int64_t ldx,
+                  void *y);
+
 /* gx[i] = gy[i] * op'(x[i]), using x (the input) or y (the output), whichever
  * the derivative needs: tanh, sigmoid, exp, sqrt read y; log, abs, relu, sign,
  * square, reciprocal read x; neg reads neither.  Pointers not needed may be NULL. */

@@ -47,21 +47,27 @@ VEC_BLOCK(exp_block_f64, double, mg_exp_f64)
 VEC_BLOCK(tanh_block_f64, double, mg_tanh_f64)
 VEC_BLOCK(sigmoid_block_f64, double, mg_sigmoid_f64)
 
-/* y = op(x) through vecmath.h; 0 when op has no vector version (use the
- * typed loops). */
-static int unary_vec(int dtype, int op, int64_t n, const void *x, void *y) {
-    void (*block)(int64_t, const void *, void *);
+/* The vecmath.h loop of op, or NULL when op has none (the typed loops run it). */
+typedef void (*vec_block_fn)(int64_t, const void *, void *);
+static vec_block_fn vec_block(int dtype, int op) {
     const int f32 = dtype == MG_FLOAT32;
     switch (op) {
-    case MG_EXP: block = f32 ? exp_block_f32 : exp_block_f64; break;
-    case MG_TANH: block = f32 ? tanh_block_f32 : tanh_block_f64; break;
-    case MG_SIGMOID: block = f32 ? sigmoid_block_f32 : sigmoid_block_f64; break;
-    default: return 0;
+    case MG_EXP: return f32 ? exp_block_f32 : exp_block_f64;
+    case MG_TANH: return f32 ? tanh_block_f32 : tanh_block_f64;
+    case MG_SIGMOID: return f32 ? sigmoid_block_f32 : sigmoid_block_f64;
+    default: return NULL;
     }
-    const size_t size = f32 ? sizeof(float) : sizeof(double);
-    MG_PARALLEL_RANGES(n, n, lo, hi,
-                       block(hi - lo, (const char *)x + lo * size, (char *)y + lo * size));
-    return 1;
+}
+
+/* y[0:n] = op(x[0:n]) on the calling thread. */
+static void unary_span(int dtype, int op, int64_t n, const void *x, void *y) {
+    const vec_block_fn block = vec_block(dtype, op);
+    if (block != NULL)
+        block(n, x, y);
+    else if (dtype == MG_FLOAT32)
+        unary_span_f32(op, n, x, y);
+    else
+        unary_span_f64(op, n, x, y);
 }
 
 /* ---- entry points ------------------------------------------------------- */
@@ -70,11 +76,26 @@ int mg_unary(int dtype, int op, int64_t n, const void *x, void *y) {
     int status = mg_unary_check_op(dtype, op, n);
     if (status != MG_OK || n == 0) return status;
     MG_CHECK(x != NULL && y != NULL, MG_ERR_NULL);
-    if (unary_vec(dtype, op, n, x, y)) return MG_OK;
-    if (dtype == MG_FLOAT32)
-        unary_f32(op, n, x, y);
-    else
-        unary_f64(op, n, x, y);
+    const size_t size = mg_dtype_size(dtype);
+    MG_PARALLEL_RANGES(n, n, lo, hi,
+                       unary_span(dtype, op, hi - lo, (const char *)x + lo * size,
+                                  (char *)y + lo * size));
+    return MG_OK;
+}
+
+int mg_unary_rows(int dtype, int op, int64_t rows, int64_t cols, const void *x, int64_t ldx,
+                  void *y) {
+    int status = mg_unary_check_op(dtype, op, cols);
+    if (status != MG_OK) return status;
+    MG_CHECK(rows >= 0 && ldx >= cols, MG_ERR_SIZE);
+    if (rows == 0 || cols == 0) return MG_OK;
+    MG_CHECK(x != NULL && y != NULL, MG_ERR_NULL);
+    const size_t size = mg_dtype_size(dtype);
+    const char *xb = x;
+    char *yb = y;
+    MG_PARALLEL_RANGES(rows, rows * cols, lo, hi,
+                       for (int64_t r = lo; r < hi; r++)
+                           unary_span(dtype, op, cols, xb + r * ldx * size, yb + r * cols * size));
     return MG_OK;
 }
 

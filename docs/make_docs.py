@@ -94,8 +94,8 @@ def _op_names():
     unary = {code: op for op, code in getattr(elementwise, "_UNARY_OPS", {}).items()}
     binary = {code: op for op, code in getattr(elementwise, "_BINARY_OPS", {}).items()}
     reduce_ = {code: op for op, code in getattr(reductions, "_REDUCE_OPS", {}).items()}
-    return {"mg_unary": unary, "mg_unary_backward": unary, "mg_binary": binary,
-            "mg_binary_scalar": binary, "mg_reduce": reduce_}
+    return {"mg_unary": unary, "mg_unary_rows": unary, "mg_unary_backward": unary,
+            "mg_binary": binary, "mg_binary_scalar": binary, "mg_reduce": reduce_}
 
 
 class OrderedProfile(mg.autograd.Profile):

@@ -216,25 +216,29 @@ def contiguous(x):
 
 
 class Cat(Function):
-    """Tensors joined along `dim`;  each gets its slice of the gradient back."""
+    """Tensors joined along `dim`, or (`stacked`) stacked along a new dim `dim`;  each
+    gets its slice of the gradient back (one Split: views of g, no copies)."""
 
-    def forward(self, dim, *tensors):
-        self.dim = dim
-        self.sizes = [t.shape[dim] for t in tensors]
+    def forward(self, dim, stacked, *tensors):
+        self.dim, self.stacked = dim, stacked
         first = tensors[0]
         shape = list(first.shape)
-        shape[dim] = sum(self.sizes)
+        if stacked:
+            self.sizes = (1,) * len(tensors)
+            shape.insert(dim, len(tensors))
+        else:
+            self.sizes = tuple(t.shape[dim] for t in tensors)
+            shape[dim] = sum(self.sizes)
         k = kernels(first)
         out = k.empty(tuple(shape), first.dtype)
-        start = 0
+        lead, start = (slice(None),) * dim, 0
         for t, size in zip(tensors, self.sizes):
-            index = (slice(None),) * dim + (slice(start, start + size),)
-            k.copy_into(t._array, out[index])
+            k.copy_into(t._array, out[lead + (start if stacked else slice(start, start + size),)])
             start += size
         return out
 
     def backward(self, g):
-        return tuple(split(g, self.sizes, self.dim))
+        return Split.apply(g, self.dim, self.sizes, not self.stacked)
 
 
 def cat(tensors, dim=0):
@@ -252,7 +256,7 @@ def cat(tensors, dim=0):
             raise TypeError(f"cat: expected one dtype, got {first.dtype} and {t_.dtype}")
         if t_.device != first.device:
             same_device("cat", first, t_)
-    return Cat.apply(dim, *tensors)
+    return Cat.apply(dim, False, *tensors)
 
 
 concatenate = cat
@@ -263,11 +267,16 @@ def stack(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty list of tensors")
+    first = tensors[0]
     for t_ in tensors[1:]:
-        if t_.shape != tensors[0].shape:
-            raise ValueError(f"stack: expected tensors of one shape, got {shape_str(tensors[0], t_)}")
-    dim = normalize_dim(dim, tensors[0].ndim + 1, "stack")
-    return cat([t_.unsqueeze(dim) for t_ in tensors], dim)
+        if t_.shape != first.shape:
+            raise ValueError(f"stack: expected tensors of one shape, got {shape_str(first, t_)}")
+        if t_.dtype != first.dtype:
+            raise TypeError(f"stack: expected one dtype, got {first.dtype} and {t_.dtype}")
+        if t_.device != first.device:
+            same_device("stack", first, t_)
+    dim = normalize_dim(dim, first.ndim + 1, "stack")
+    return Cat.apply(dim, True, *tensors)
 
 
 def narrow(x, dim, start, length):
@@ -294,13 +303,9 @@ class Split(Function):
 
     def backward(self, *grads):
         from minigrad.creation import zeros
-        dim = self.dim
-        filled = []
-        for g, size, (piece_shape, dtype) in zip(grads, self.sizes, self.out_meta):
-            if g is None:
-                g = zeros(*piece_shape, dtype=dtype, device=self.device)
-            filled.append(g if self.keepdim else g.unsqueeze(dim))
-        return cat(filled, dim)
+        filled = [zeros(*piece_shape, dtype=dtype, device=self.device) if g is None else g
+                  for g, (piece_shape, dtype) in zip(grads, self.out_meta)]
+        return Cat.apply(self.dim, not self.keepdim, *filled)
 
 
 def split(x, split_size_or_sections, dim=0):

@@ -116,6 +116,45 @@ def test_large_arrays_across_threads(threads, dtype):
     np.testing.assert_allclose(E.unary_backward("relu", x, None, gy), np.where(x > 0, gy, 0))
 
 
+def row_slices(rng, dtype, op):
+    """Slices along the last dim (the gates of a (B, 4H) matrix, of a (T, B, 4H) one), which
+    C reads in place by rows, and views whose rows are not evenly spaced (copied first)."""
+    gates = inputs(rng, (5, 4 * 7), dtype, op)
+    seq = inputs(rng, (3, 5, 4 * 7), dtype, op)
+    return {
+        "gate": (gates[:, 7:14], (5, 7, 28)),
+        "last gate": (gates[:, 21:], (5, 7, 28)),
+        "one row": (gates[2:3, 3:9], (1, 6, 28)),
+        "sequence gate": (seq[..., 14:21], (15, 7, 28)),
+        "rows of a sequence": (seq[1:, 1:4, 2:5], None),  # rows 28 apart, blocks 140 apart
+        "every other row": (gates[::2, :7], (3, 7, 56)),
+    }
+
+
+@pytest.mark.parametrize("dtype", [F32, F64], ids=["f32", "f64"])
+@pytest.mark.parametrize("op", OPS)
+def test_row_slices_read_in_place(op, dtype):
+    rng = np.random.default_rng(13)
+    rtol, atol = tolerance(dtype)
+    for name, (x, layout) in row_slices(rng, dtype, op).items():
+        assert E._row_layout(x) == layout, name
+        want = FORWARD[op](x.astype(F64))
+        np.testing.assert_allclose(E.unary(op, x), want, rtol=rtol, atol=atol, err_msg=name)
+        out = np.full(x.shape, np.nan, dtype)
+        assert E.unary(op, x, out=out) is out
+        np.testing.assert_allclose(out, want, rtol=rtol, atol=atol, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", [F32, F64], ids=["f32", "f64"])
+def test_row_slices_across_threads(threads, dtype):
+    rng = np.random.default_rng(14)
+    rtol, atol = tolerance(dtype)
+    x = inputs(rng, (4099, 3 * 37), dtype, "tanh")[:, 37:74]  # many ranges of rows, ragged end
+    for op in ("tanh", "sigmoid", "relu", "square"):
+        np.testing.assert_allclose(E.unary(op, x), FORWARD[op](x.astype(F64)), rtol=rtol,
+                                   atol=atol)
+
+
 def test_every_alignment_and_length():
     """The vector loops start at y's first 64-byte boundary: every start offset
     and short lengths around the vector widths."""
@@ -260,6 +299,16 @@ def test_c_entry_points_validate():
     assert lib.mg_unary(lib.MG_FLOAT64, lib.MG_EXP, -4, p, p) == lib.MG_ERR_SIZE
     assert lib.mg_unary(lib.MG_FLOAT64, lib.MG_EXP, 4, ffi.NULL, p) == lib.MG_ERR_NULL
     assert lib.mg_unary(lib.MG_FLOAT64, lib.MG_EXP, 0, ffi.NULL, ffi.NULL) == lib.MG_OK
+    rows = lib.mg_unary_rows
+    assert rows(lib.MG_FLOAT64, lib.MG_EXP, 2, 2, p, 2, p) == lib.MG_OK
+    np.testing.assert_allclose(x, np.e)
+    assert rows(lib.MG_FLOAT64, lib.MG_EXP, 2, 3, p, 2, p) == lib.MG_ERR_SIZE  # ldx < cols
+    assert rows(lib.MG_FLOAT64, lib.MG_EXP, -1, 2, p, 2, p) == lib.MG_ERR_SIZE
+    assert rows(lib.MG_FLOAT64, lib.MG_EXP, 2, -1, p, 2, p) == lib.MG_ERR_SIZE
+    assert rows(lib.MG_INT64, lib.MG_EXP, 2, 2, p, 2, p) == lib.MG_ERR_DTYPE
+    assert rows(lib.MG_FLOAT64, 11, 2, 2, p, 2, p) == lib.MG_ERR_OP
+    assert rows(lib.MG_FLOAT64, lib.MG_EXP, 2, 2, ffi.NULL, 2, p) == lib.MG_ERR_NULL
+    assert rows(lib.MG_FLOAT64, lib.MG_EXP, 0, 2, ffi.NULL, 2, ffi.NULL) == lib.MG_OK
     assert lib.mg_unary_backward(lib.MG_FLOAT64, lib.MG_TANH, 4, p, ffi.NULL, p, p) \
         == lib.MG_ERR_NULL
     assert lib.mg_unary_backward(lib.MG_FLOAT64, lib.MG_NEG, 4, ffi.NULL, ffi.NULL, p, p) \

@@ -12,7 +12,7 @@ from minigrad._native import check, ffi, lib
 from minigrad.backend.shared.c_args import ONE_STRIDE as _ONE_STRIDE
 # The dtype codes and checks are the same on every device (backend/shared/checks.py);
 # the CPU wrappers import them from here, beside the host pointers.
-from minigrad.backend.shared.c_args import int64_array  # noqa: F401
+from minigrad.backend.shared.c_args import int64_array, size_array  # noqa: F401
 from minigrad.backend.shared.checks import (  # noqa: F401
     DTYPE_CODES, FLOAT32, FLOAT64, FLOAT_DTYPES, INT64, check_copy, dtype_code, same_dtype)
 
@@ -28,6 +28,12 @@ def address(arr):
     return ffi.cast("void *", arr.ctypes.data)
 
 
+def pointer(arr):
+    """A pointer to element [0, ..., 0] of an aligned array of any layout: `ptr` when it
+    is contiguous (0.2 us), else `address` (1 us)."""
+    return ffi.from_buffer(arr) if arr.flags.c_contiguous else address(arr)
+
+
 def element_strides(arr):
     """numpy's byte strides in elements."""
     return [s // arr.itemsize for s in arr.strides]
@@ -36,25 +42,53 @@ def element_strides(arr):
 def copy_into(src, dst):
     """dst[...] = src through the C strided-copy kernel; `dst` may be a view.
     Both must have one shape and one dtype."""
-    check_copy(src, dst)
+    sf, df = src.flags, dst.flags
+    if (src.shape != dst.shape or src.dtype != dst.dtype or not df.writeable
+            or src.dtype not in DTYPE_CODES):
+        check_copy(src, dst)  # raises
     if src.size == 0:
         return dst
-    sf, df = src.flags, dst.flags
     if sf.c_contiguous and df.c_contiguous and sf.aligned and df.aligned:
         # one flat run: the common case (clone, cat of contiguous pieces)
-        check(lib.mg_copy_strided(src.itemsize, 1, ffi.new("int64_t[1]", [src.size]),
-                                  ptr(src), _ONE_STRIDE, ptr(dst), _ONE_STRIDE),
+        check(lib.mg_copy_strided(src.itemsize, 1, size_array(src.size), ptr(src),
+                                  _ONE_STRIDE, ptr(dst), _ONE_STRIDE),
               "mg_copy_strided", lambda: f"shape={src.shape}")
         return dst
-    if not _walkable(src):
+    if not sf.aligned:
         src = np.array(src, order="C", copy=True)
-    if not _walkable(dst):
+    if not df.aligned:
         raise ValueError("copy: destination is misaligned or has strides of partial elements")
-    check(lib.mg_copy_strided(src.itemsize, src.ndim, int64_array(src.shape),
-                              address(src), int64_array(element_strides(src)),
-                              address(dst), int64_array(element_strides(dst))),
+    layout = _copy_layout(src, dst)
+    if layout is None:  # strides of partial elements (a field of a structured array)
+        if not _walkable(dst):
+            raise ValueError("copy: destination is misaligned or has strides of partial "
+                             "elements")
+        src = np.array(src, order="C", copy=True)
+        layout = _copy_layout(src, dst)
+    shape, src_strides, dst_strides = layout
+    check(lib.mg_copy_strided(src.itemsize, src.ndim, shape, pointer(src), src_strides,
+                              pointer(dst), dst_strides),
           "mg_copy_strided", lambda: f"shape={src.shape}")
     return dst
+
+
+_COPY_LAYOUTS = {}
+
+
+def _copy_layout(src, dst):
+    """(shape, src strides, dst strides) as C int64_t[], strides in elements, cached by
+    the two layouts (gate views, slices of a cat: the same few at every training step);
+    None when either array's strides are not whole elements."""
+    key = (src.shape, src.strides, dst.strides, src.itemsize)
+    layout = _COPY_LAYOUTS.get(key)
+    if layout is None:
+        if not (_walkable(src) and _walkable(dst)):
+            return None
+        if len(_COPY_LAYOUTS) >= 1024:
+            _COPY_LAYOUTS.clear()
+        layout = _COPY_LAYOUTS[key] = (int64_array(src.shape), int64_array(element_strides(src)),
+                                       int64_array(element_strides(dst)))
+    return layout
 
 
 def _walkable(arr):

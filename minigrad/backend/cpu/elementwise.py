@@ -27,7 +27,7 @@ come from caches.
 import numpy as np
 
 from minigrad._native import check, ffi, lib
-from minigrad.backend.cpu.common import copy_into
+from minigrad.backend.cpu.common import copy_into, pointer
 from minigrad.backend.shared.c_args import ONE_STRIDE as _ONE_STRIDE
 from minigrad.backend.shared.c_args import size_array as _size_array
 from minigrad.backend.shared.checks import DTYPE_CODES as _ALL_CODES
@@ -112,12 +112,25 @@ def _data_address(arr):
     return arr.__array_interface__["data"][0]
 
 
-def _pointer(arr):
-    """Pointer to element [0, ..., 0] of `arr` -- for a reversed view that is
-    not the lowest address; C walks back from it.  Needs _c_layout_ok(arr)."""
-    if arr.flags.c_contiguous:
-        return ffi.from_buffer(arr)
-    return ffi.cast("void *", _data_address(arr))
+def _row_layout(arr):
+    """(rows, cols, row stride) in elements when `arr` is rows of contiguous elements
+    evenly spaced (a slice along the last dim of a contiguous array: the gates of a
+    (B, 4H) matrix), so that C reads it in place; else None."""
+    if arr.ndim < 2 or not arr.flags.aligned or arr.size == 0:
+        return None
+    shape, strides, item = arr.shape, arr.strides, arr.itemsize
+    cols = shape[-1]
+    if strides[-1] != item and cols > 1:
+        return None
+    ld, rem = divmod(strides[-2], item)
+    rows = shape[-2]
+    for i in range(arr.ndim - 3, -1, -1):  # leading dims that continue the row spacing
+        if strides[i] != strides[i + 1] * shape[i + 1]:
+            return None
+        rows *= shape[i]
+    if rem or ld < cols:
+        return None
+    return rows, cols, ld
 
 
 def _stride_array(arr, ndim):
@@ -179,14 +192,22 @@ def unary(op, x, out=None):
         _dtype_code(x, _FLOAT_CODES, f"unary({op!r})")
         raise
     flags = x.flags
+    rows = None
     if not (flags.c_contiguous and flags.aligned):
-        x = _contiguous(x)
+        rows = _row_layout(x)
+        if rows is None:
+            x = _contiguous(x)
     if out is None:
         out = np.empty(x.shape, x.dtype)
     elif out is not x or not out.flags.writeable:
         _check_out(out, x.shape, x.dtype, f"unary({op!r})")
         x = _unalias(x, out)
-    status = lib.mg_unary(dtype, code, x.size, ffi.from_buffer(x), ffi.from_buffer(out))
+        rows = None if x.flags.c_contiguous else rows
+    if rows is not None:  # a slice along the last dim, read in place
+        status = lib.mg_unary_rows(dtype, code, rows[0], rows[1], pointer(x), rows[2],
+                                   ffi.from_buffer(out))
+    else:
+        status = lib.mg_unary(dtype, code, x.size, ffi.from_buffer(x), ffi.from_buffer(out))
     if status:
         check(status, "mg_unary", f"op={op}, x={_describe(x)}")
     return out
@@ -270,8 +291,8 @@ def binary(op, a, b, out=None):
             if a2 is not a or b2 is not b:  # a copy has new strides
                 a, b = a2, b2
                 shape, c_shape, sa, sb = _binary_layout(op, a, b)
-        status = lib.mg_binary(dtype, code, len(shape), c_shape, _pointer(a), sa,
-                               _pointer(b), sb, ffi.from_buffer(out))
+        status = lib.mg_binary(dtype, code, len(shape), c_shape, pointer(a), sa,
+                               pointer(b), sb, ffi.from_buffer(out))
     if status:
         check(status, "mg_binary", f"op={op}, a={_describe(a)}, b={_describe(b)}")
     return out
@@ -365,9 +386,9 @@ def where(cond, a, b):
         out = np.empty(shape, a.dtype)
         ndim = len(shape)
         status = lib.mg_where(dtype, ndim, ffi.new("int64_t[]", shape),
-                              _pointer(cond), _stride_array(cond, ndim),
-                              _pointer(a), _stride_array(a, ndim),
-                              _pointer(b), _stride_array(b, ndim), ffi.from_buffer(out))
+                              pointer(cond), _stride_array(cond, ndim),
+                              pointer(a), _stride_array(a, ndim),
+                              pointer(b), _stride_array(b, ndim), ffi.from_buffer(out))
     if status:
         check(status, "mg_where", f"cond={_describe(cond)}, a={_describe(a)}, b={_describe(b)}")
     return out
