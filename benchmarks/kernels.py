@@ -14,6 +14,9 @@ builtin=True)); both float32, numbers are medians.  The LSTM rows are the
 gate products of a fused LSTM step, x (M, K) @ W.T with W stored (N, K) as
 PyTorch lays it out (N = 4 * hidden): (32, 320, 1024) is batch 32, hidden 256
 with a 64-wide input; (64, 512, 2048) hidden 512; (64, 1024, 4096) hidden 1024.
+The small-product rows are x (M, K) @ W with W stored (K, N): the products of a
+composed recurrent step and of a Linear layer's gradients at a small batch,
+which mg_gemm runs with its own micro-kernel instead of BLAS (B unpacked).
 Ratios are minigrad / numpy (higher is better for minigrad).
 """
 import os
@@ -24,6 +27,7 @@ import common  # noqa: E402
 
 SQUARE_SIZES = [64, 128, 256, 512, 1024, 2048]
 LSTM_SHAPES = [(32, 320, 1024), (64, 512, 2048), (64, 1024, 4096)]
+SMALL_SHAPES = [(32, 128, 512), (32, 512, 128), (32, 256, 1024), (64, 512, 512)]
 ELEMENTWISE_SIZES = [1 << 20, 1 << 22]
 TARGETS = ("targets: blas >= 0.95x numpy at n >= 256; builtin >= 0.30x OpenBLAS (numpy) at "
            "n = 1024, 1 thread; elementwise >= 1.0x numpy at >= 1M elements")
@@ -69,6 +73,12 @@ def gemm_tables(np, cpu, threads, quick):
         w = rng.standard_normal((n, k), dtype=np.float32)
         rows.append(gemm_row(np, cpu, f"{m}x{k}x{n}", x, w, True, budget, threads))
     print_gemm("gemm float32, LSTM gate shapes M x K x N: x (M, K) @ W.T, W (N, K)", rows, threads)
+    rows = []
+    for m, k, n in SMALL_SHAPES[:2] if quick else SMALL_SHAPES:
+        x = rng.standard_normal((m, k), dtype=np.float32)
+        w = rng.standard_normal((k, n), dtype=np.float32)
+        rows.append(gemm_row(np, cpu, f"{m}x{k}x{n}", x, w, False, budget, threads))
+    print_gemm("gemm float32, small products M x K x N: x (M, K) @ W, W (K, N)", rows, threads)
 
 
 def gemm_row(np, cpu, label, a, b, b_transposed, budget, threads):

@@ -1,7 +1,9 @@
 /*
  * gemm_packed.c -- C = op(A) op(B) + beta C with op(B) packed once and reused,
  * for the products of the recurrent layers' step loops (rnn.c).
- * gemm_packed.h has the contract and the reason.
+ * gemm_packed.h has the contract and the reason.  The same micro-kernels
+ * also run mg_gemm's small products without packing B ahead
+ * (mg_gemm_inplace, at the end).
  *
  * The register tile holds MR rows x nr columns of C in vector registers and
  * runs over the whole of k: no k blocking, because a panel (k x nr values,

@@ -241,6 +241,10 @@ class Cat(Function):
         return Split.apply(g, self.dim, self.sizes, not self.stacked)
 
 
+class Stack(Cat):
+    """Cat along a new dim (forward(dim, True, *tensors)): its own name on the tape."""
+
+
 def cat(tensors, dim=0):
     """Join tensors of one shape (but along `dim`) and one dtype along `dim`."""
     tensors = list(tensors)
@@ -276,7 +280,7 @@ def stack(tensors, dim=0):
         if t_.device != first.device:
             same_device("stack", first, t_)
     dim = normalize_dim(dim, first.ndim + 1, "stack")
-    return Cat.apply(dim, True, *tensors)
+    return Stack.apply(dim, True, *tensors)
 
 
 def narrow(x, dim, start, length):
@@ -305,7 +309,7 @@ class Split(Function):
         from minigrad.creation import zeros
         filled = [zeros(*piece_shape, dtype=dtype, device=self.device) if g is None else g
                   for g, (piece_shape, dtype) in zip(grads, self.out_meta)]
-        return Cat.apply(self.dim, not self.keepdim, *filled)
+        return (Cat if self.keepdim else Stack).apply(self.dim, not self.keepdim, *filled)
 
 
 def split(x, split_size_or_sections, dim=0):
