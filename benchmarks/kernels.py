@@ -67,18 +67,20 @@ def gemm_tables(np, cpu, threads, quick):
         b = rng.standard_normal((n, n), dtype=np.float32)
         rows.append(gemm_row(np, cpu, str(n), a, b, False, budget, threads))
     print_gemm("gemm float32, square n x n @ n x n", rows, threads)
+    shape_table(np, cpu, rng, LSTM_SHAPES[:1] if quick else LSTM_SHAPES, True, budget, threads,
+                "gemm float32, LSTM gate shapes M x K x N: x (M, K) @ W.T, W (N, K)")
+    shape_table(np, cpu, rng, SMALL_SHAPES[:2] if quick else SMALL_SHAPES, False, budget,
+                threads, "gemm float32, small products M x K x N: x (M, K) @ W, W (K, N)")
+
+
+def shape_table(np, cpu, rng, shapes, w_transposed, budget, threads, title):
+    """x (M, K) @ W for each (M, K, N): W stored (N, K) and read transposed, or (K, N)."""
     rows = []
-    for m, k, n in LSTM_SHAPES[:1] if quick else LSTM_SHAPES:
+    for m, k, n in shapes:
         x = rng.standard_normal((m, k), dtype=np.float32)
-        w = rng.standard_normal((n, k), dtype=np.float32)
-        rows.append(gemm_row(np, cpu, f"{m}x{k}x{n}", x, w, True, budget, threads))
-    print_gemm("gemm float32, LSTM gate shapes M x K x N: x (M, K) @ W.T, W (N, K)", rows, threads)
-    rows = []
-    for m, k, n in SMALL_SHAPES[:2] if quick else SMALL_SHAPES:
-        x = rng.standard_normal((m, k), dtype=np.float32)
-        w = rng.standard_normal((k, n), dtype=np.float32)
-        rows.append(gemm_row(np, cpu, f"{m}x{k}x{n}", x, w, False, budget, threads))
-    print_gemm("gemm float32, small products M x K x N: x (M, K) @ W, W (K, N)", rows, threads)
+        w = rng.standard_normal((n, k) if w_transposed else (k, n), dtype=np.float32)
+        rows.append(gemm_row(np, cpu, f"{m}x{k}x{n}", x, w, w_transposed, budget, threads))
+    print_gemm(title, rows, threads)
 
 
 def gemm_row(np, cpu, label, a, b, b_transposed, budget, threads):

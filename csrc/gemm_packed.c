@@ -213,14 +213,16 @@ int mg_gemm_inplace(int dtype, int kernel, int trans_a, int64_t m, int64_t n, in
     /* A slice of a panel of B (see PK_INPLACE_DRIVER), on the stack: a heap block
      * of this size was measured at 2-3 us per call (freed to the top of the heap,
      * its pages come back faulted), as much as a 64 x 64 x 64 product. */
-    _Alignas(64) unsigned char buf[PK_KC_INPLACE * PK_NV * 64];
+    union { /* PK_NV vectors of at most 64 bytes per row */
+        _Alignas(64) float f32[PK_KC_INPLACE * PK_NV * 16];
+        double f64[PK_KC_INPLACE * PK_NV * 8];
+    } buf;
     MG_CHECK(PK_KC_INPLACE * nr * (int64_t)mg_dtype_size(dtype) <= (int64_t)sizeof buf,
              MG_ERR_SIZE);
     if (f32)
-        inplace_f32(kernel, trans_a, m, n, k, a, lda, b, ldb, (float)beta, c, ldc,
-                    (float *)buf);
+        inplace_f32(kernel, trans_a, m, n, k, a, lda, b, ldb, (float)beta, c, ldc, buf.f32);
     else
-        inplace_f64(kernel, trans_a, m, n, k, a, lda, b, ldb, beta, c, ldc, (double *)buf);
+        inplace_f64(kernel, trans_a, m, n, k, a, lda, b, ldb, beta, c, ldc, buf.f64);
     return MG_OK;
 }
 
