@@ -177,15 +177,22 @@ int mg_gemm_packed(const struct mg_packed *pb, int trans_a, int64_t m, const voi
  *              32 x 256 x 1024), OpenBLAS's two threads beyond;
  *   m < 16 (a single row block: nothing reused), a partial last panel that
  *   wastes much of its width (n = 65: 78 / 104), and products under 512K
- *   multiply-adds (64 x 64 x 64: 2.96 against 2.72 us) go to BLAS. */
+ *   multiply-adds (64 x 64 x 64: 2.96 against 2.72 us) go to BLAS;
+ *   at 1 thread up to 32M multiply-adds, if a slice of A (m rows of up to
+ *   PK_KC_INPLACE values) fits half of L2: a char-RNN decoder's gradients,
+ *   (2048 x 65) (65 x 128) 193 / 159 and (65 x 2048) (2048 x 128) 150 / 139;
+ *   beyond, mixed (4096 x 65 x 256: 141 / 150). */
 int mg_gemm_inplace_suits(int dtype, int64_t m, int64_t n, int64_t k) {
     if (!mg_is_float_dtype(dtype) || m < 16) return 0;
     const int kernel = best_kernel();
     const int64_t nr = dtype == MG_FLOAT32 ? kernel_nr_f32(kernel) : kernel_nr_f64(kernel);
     if (n % nr != 0 && n < 8 * nr) return 0; /* the padding would cost over 1/8 */
     const double work = (double)m * (double)n * (double)k;
-    return work >= (double)(1 << 19) &&
-           work <= (mg_get_num_threads() > 1 ? (double)(1 << 23) : (double)(1 << 24));
+    if (work < (double)(1 << 19)) return 0;
+    if (mg_get_num_threads() > 1) return work <= (double)(1 << 23);
+    const double a_slice = (double)m * (double)(k < PK_KC_INPLACE ? k : PK_KC_INPLACE) *
+                           (double)mg_dtype_size(dtype);
+    return work <= (double)(1 << 25) && a_slice <= (double)(1 << 20);
 }
 
 int mg_gemm_inplace(int dtype, int kernel, int trans_a, int64_t m, int64_t n, int64_t k,

@@ -304,7 +304,8 @@ int mg_gemm_inplace(int dtype, int kernel, int trans_a, int64_t m, int64_t n, in
 /* Whether mg_gemm sends C = op(A) B (dtype, m, n, k; B not transposed, alpha
  * = 1) to mg_gemm_inplace instead of BLAS: small products, where BLAS's copies
  * of A and B cost as much as the arithmetic (the limit on m n k is lower when
- * several threads are set: OpenBLAS's threads win beyond). */
+ * several threads are set: OpenBLAS's threads win beyond; gemm_packed.c has
+ * the measured limits). */
 int mg_gemm_inplace_suits(int dtype, int64_t m, int64_t n, int64_t k);
 
 /* cdef-end */
