@@ -167,43 +167,51 @@ int mg_gemm_packed(const struct mg_packed *pb, int trans_a, int64_t m, const voi
     return MG_OK;
 }
 
-/* Whether mg_gemm should send C = op(A) B (B not transposed, alpha = 1) to
- * mg_gemm_inplace rather than BLAS.  Measured against OpenBLAS 0.3.34 (Xeon,
- * AVX-512, float32), in GFLOP/s, ours against OpenBLAS's:
+/* Whether mg_gemm should send C = op(A) op(B) (alpha = 1) to mg_gemm_inplace
+ * rather than BLAS.  Measured against OpenBLAS 0.3.34 (Xeon, AVX-512,
+ * float32), in GFLOP/s, ours against OpenBLAS's:
  *   1 thread:  (32 x 128) (128 x 512) 136-161 / 110-122; (32 x 512) (512 x 128)
  *              123-133 / 104-114; A^T with (128 x 32)^T (32 x 512) 136-139 /
- *              111-117; up to 512 x 512 x 512, 174-185 / 167-181;
- *   2 threads: ours (one thread) wins up to m n k = 8M (102 against 123 us at
- *              32 x 256 x 1024), OpenBLAS's two threads beyond;
+ *              111-117; up to 512 x 512 x 512, 174-185 / 167-181.  B read
+ *              transposed (x W^T, a Linear layer's forward): (32 x 128)
+ *              (512 x 128)^T 134 / 103, (64 x 784) (256 x 784)^T 170 / 138;
+ *   2 threads: ours (one thread) wins up to m n k = 8M with B as stored (102
+ *              against 123 us at 32 x 256 x 1024), 2M with B transposed (32 x
+ *              128 x 512: 130 / 88; at 8M, 137 / 153), OpenBLAS's two threads
+ *              beyond;
  *   m < 16 (a single row block: nothing reused), a partial last panel that
  *   wastes much of its width (n = 65: 78 / 104), and products under 512K
  *   multiply-adds (64 x 64 x 64: 2.96 against 2.72 us) go to BLAS;
  *   at 1 thread up to 32M multiply-adds, if a slice of A (m rows of up to
  *   PK_KC_INPLACE values) fits half of L2: a char-RNN decoder's gradients,
  *   (2048 x 65) (65 x 128) 193 / 159 and (65 x 2048) (2048 x 128) 150 / 139;
- *   beyond, mixed (4096 x 65 x 256: 141 / 150). */
-int mg_gemm_inplace_suits(int dtype, int64_t m, int64_t n, int64_t k) {
-    if (!mg_is_float_dtype(dtype) || m < 16) return 0;
-    const int kernel = best_kernel();
-    const int64_t nr = dtype == MG_FLOAT32 ? kernel_nr_f32(kernel) : kernel_nr_f64(kernel);
+ *   beyond, mixed (4096 x 65 x 256: 141 / 150).
+ * Only with the AVX-512 micro-kernel: the AVX2 one ties with OpenBLAS's
+ * Haswell kernels with B as stored (92 / 94) and trails them with B
+ * transposed (72 / 82), whose two-vector shuffles AVX2 lacks. */
+int mg_gemm_inplace_suits(int dtype, int trans_b, int64_t m, int64_t n, int64_t k) {
+    if (!mg_is_float_dtype(dtype) || m < 16 || best_kernel() != MG_PACKED_AVX512) return 0;
+    const int64_t nr = dtype == MG_FLOAT32 ? kernel_nr_f32(MG_PACKED_AVX512)
+                                           : kernel_nr_f64(MG_PACKED_AVX512);
     if (n % nr != 0 && n < 8 * nr) return 0; /* the padding would cost over 1/8 */
     const double work = (double)m * (double)n * (double)k;
     if (work < (double)(1 << 19)) return 0;
-    if (mg_get_num_threads() > 1) return work <= (double)(1 << 23);
+    if (mg_get_num_threads() > 1) return work <= (double)(trans_b ? 1 << 21 : 1 << 23);
     const double a_slice = (double)m * (double)(k < PK_KC_INPLACE ? k : PK_KC_INPLACE) *
                            (double)mg_dtype_size(dtype);
     return work <= (double)(1 << 25) && a_slice <= (double)(1 << 20);
 }
 
-int mg_gemm_inplace(int dtype, int kernel, int trans_a, int64_t m, int64_t n, int64_t k,
-                    const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c,
-                    int64_t ldc) {
+int mg_gemm_inplace(int dtype, int kernel, int trans_a, int trans_b, int64_t m, int64_t n,
+                    int64_t k, const void *a, int64_t lda, const void *b, int64_t ldb,
+                    double beta, void *c, int64_t ldc) {
     MG_CHECK(mg_is_float_dtype(dtype), MG_ERR_DTYPE);
     MG_CHECK(kernel >= MG_PACKED_BEST && kernel <= MG_PACKED_AVX512, MG_ERR_OP);
     if (kernel == MG_PACKED_BEST) kernel = best_kernel();
     MG_CHECK(kernel_supported(kernel), MG_ERR_UNSUPPORTED);
-    MG_CHECK(trans_a == 0 || trans_a == 1, MG_ERR_OP);
-    MG_CHECK(m >= 0 && n >= 0 && k >= 0 && lda >= (trans_a ? m : k) && ldb >= n && ldc >= n,
+    MG_CHECK((trans_a == 0 || trans_a == 1) && (trans_b == 0 || trans_b == 1), MG_ERR_OP);
+    MG_CHECK(m >= 0 && n >= 0 && k >= 0 && lda >= (trans_a ? m : k) &&
+                 ldb >= (trans_b ? k : n) && ldc >= n,
              MG_ERR_SIZE);
     if (m == 0 || n == 0) return MG_OK;
     MG_CHECK(c != NULL, MG_ERR_NULL);
@@ -227,9 +235,10 @@ int mg_gemm_inplace(int dtype, int kernel, int trans_a, int64_t m, int64_t n, in
     MG_CHECK(PK_KC_INPLACE * nr * (int64_t)mg_dtype_size(dtype) <= (int64_t)sizeof buf,
              MG_ERR_SIZE);
     if (f32)
-        inplace_f32(kernel, trans_a, m, n, k, a, lda, b, ldb, (float)beta, c, ldc, buf.f32);
+        inplace_f32(kernel, trans_a, trans_b, m, n, k, a, lda, b, ldb, (float)beta, c, ldc,
+                    buf.f32);
     else
-        inplace_f64(kernel, trans_a, m, n, k, a, lda, b, ldb, beta, c, ldc, buf.f64);
+        inplace_f64(kernel, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc, buf.f64);
     return MG_OK;
 }
 

@@ -291,22 +291,22 @@ int mg_gemm_packed_test(int dtype, int kernel, int trans_a, int trans_b, int64_t
                         int64_t k, const void *a, int64_t lda, const void *b, int64_t ldb,
                         double beta, void *c, int64_t ldc);
 
-/* C (m, n) = op(A) (m, k) B (k, n) + beta C with B stored (k, n), leading
- * dimension ldb >= n, read in place -- nothing packed -- by the micro-kernel
- * `kernel` (as above): the path mg_gemm takes for products too small to repay
- * BLAS's copies of A and B (see gemm.c), callable alone for tests.  op(A) and
- * lda as above; C not read when beta == 0.  Float dtypes; runs on the calling
- * thread. */
-int mg_gemm_inplace(int dtype, int kernel, int trans_a, int64_t m, int64_t n, int64_t k,
-                    const void *a, int64_t lda, const void *b, int64_t ldb, double beta, void *c,
-                    int64_t ldc);
+/* C (m, n) = op(A) (m, k) op(B) (k, n) + beta C without packing B ahead --
+ * slices of its panels are copied (transposed when trans_b) into an L1 buffer
+ * as the product goes -- by the micro-kernel `kernel` (as above): the path
+ * mg_gemm takes for products too small to repay BLAS's copies of A and B (see
+ * gemm.c), callable alone for tests.  op(A), op(B), lda and ldb as above; C
+ * not read when beta == 0.  Float dtypes; runs on the calling thread. */
+int mg_gemm_inplace(int dtype, int kernel, int trans_a, int trans_b, int64_t m, int64_t n,
+                    int64_t k, const void *a, int64_t lda, const void *b, int64_t ldb,
+                    double beta, void *c, int64_t ldc);
 
-/* Whether mg_gemm sends C = op(A) B (dtype, m, n, k; B not transposed, alpha
- * = 1) to mg_gemm_inplace instead of BLAS: small products, where BLAS's copies
- * of A and B cost as much as the arithmetic (the limit on m n k is lower when
- * several threads are set: OpenBLAS's threads win beyond; gemm_packed.c has
- * the measured limits). */
-int mg_gemm_inplace_suits(int dtype, int64_t m, int64_t n, int64_t k);
+/* Whether mg_gemm sends C = op(A) op(B) (dtype, trans_b, m, n, k; alpha = 1)
+ * to mg_gemm_inplace instead of BLAS: small products, where BLAS's copies of
+ * A and B cost as much as the arithmetic, on CPUs with AVX-512 (the limit on
+ * m n k is lower when several threads are set: OpenBLAS's threads win beyond;
+ * gemm_packed.c has the measured limits). */
+int mg_gemm_inplace_suits(int dtype, int trans_b, int64_t m, int64_t n, int64_t k);
 
 /* cdef-end */
 
