@@ -175,10 +175,10 @@ int mg_gemm_packed(const struct mg_packed *pb, int trans_a, int64_t m, const voi
  *              111-117; up to 512 x 512 x 512, 174-185 / 167-181.  B read
  *              transposed (x W^T, a Linear layer's forward): (32 x 128)
  *              (512 x 128)^T 134 / 103, (64 x 784) (256 x 784)^T 170 / 138;
- *   2 threads: ours (one thread) wins up to m n k = 8M with B as stored (102
- *              against 123 us at 32 x 256 x 1024), 2M with B transposed (32 x
- *              128 x 512: 130 / 88; at 8M, 137 / 153), OpenBLAS's two threads
- *              beyond;
+ *   2 threads: ours (one thread) wins up to m n k = 4M with B as stored (8M
+ *              is a toss-up: 32 x 256 x 1024 measured 102 against 123 us, then
+ *              0.94x numpy), 2M with B transposed (32 x 128 x 512: 130 / 88; at
+ *              8M, 137 / 153), OpenBLAS's two threads beyond;
  *   m < 16 (a single row block: nothing reused), a partial last panel that
  *   wastes much of its width (n = 65: 78 / 104), and products under 512K
  *   multiply-adds (64 x 64 x 64: 2.96 against 2.72 us) go to BLAS;
@@ -196,7 +196,7 @@ int mg_gemm_inplace_suits(int dtype, int trans_b, int64_t m, int64_t n, int64_t 
     if (n % nr != 0 && n < 8 * nr) return 0; /* the padding would cost over 1/8 */
     const double work = (double)m * (double)n * (double)k;
     if (work < (double)(1 << 19)) return 0;
-    if (mg_get_num_threads() > 1) return work <= (double)(trans_b ? 1 << 21 : 1 << 23);
+    if (mg_get_num_threads() > 1) return work <= (double)(trans_b ? 1 << 21 : 1 << 22);
     const double a_slice = (double)m * (double)(k < PK_KC_INPLACE ? k : PK_KC_INPLACE) *
                            (double)mg_dtype_size(dtype);
     return work <= (double)(1 << 25) && a_slice <= (double)(1 << 20);
