@@ -13,7 +13,8 @@ import pytest
 
 from minigrad._native import ffi, lib
 from minigrad.backend.cpu import linalg
-from test_gemm_packed import AVX512, DTYPES, KERNELS, operands, ptr, reference, tolerance
+from test_gemm_packed import (AVX512, DTYPES, every_product, operands, ptr, reference,
+                               tolerance)
 
 # (m, n, k): m 1, 7 (one row block), 16, 33 (a partial block); n a multiple of every panel
 # width (64) and not (40, 100); k past one slice of 256 rows (300, 513)
@@ -28,11 +29,7 @@ def inplace(dtype, kernel, trans_a, trans_b, a, b, c, beta, k=None):
                                beta, ptr(c), c.strides[0] // c.itemsize)
 
 
-@pytest.mark.parametrize("kernel", KERNELS.values(), ids=KERNELS.keys())
-@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
-@pytest.mark.parametrize("trans_b", [0, 1], ids=["B", "Bt"])
-@pytest.mark.parametrize("trans_a", [0, 1], ids=["A", "At"])
-@pytest.mark.parametrize("m,n,k", SIZES)
+@every_product(SIZES)
 def test_matches_numpy(kernel, dtype, trans_a, trans_b, m, n, k):
     a, b = operands(m, n, k, trans_b, dtype, trans_a=trans_a)
     # leading dimensions wider than the matrices: views into wider buffers

@@ -61,11 +61,22 @@ def tolerance(dtype, k):
     return (1e-5 if dtype == np.float32 else 1e-12) * max(1, k) ** 0.5
 
 
-@pytest.mark.parametrize("kernel", KERNELS.values(), ids=KERNELS.keys())
-@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
-@pytest.mark.parametrize("trans_b", [0, 1], ids=["B", "Bt"])
-@pytest.mark.parametrize("trans_a", [0, 1], ids=["A", "At"])
-@pytest.mark.parametrize("m,n,k", SIZES)
+def every_product(sizes):
+    """The grid of a product test: micro-kernel x dtype x op(A) x op(B) x (m, n, k)."""
+    marks = [pytest.mark.parametrize("kernel", KERNELS.values(), ids=KERNELS.keys()),
+             pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"]),
+             pytest.mark.parametrize("trans_b", [0, 1], ids=["B", "Bt"]),
+             pytest.mark.parametrize("trans_a", [0, 1], ids=["A", "At"]),
+             pytest.mark.parametrize("m,n,k", sizes)]
+
+    def decorate(test):
+        for mark in marks:
+            test = mark(test)
+        return test
+    return decorate
+
+
+@every_product(SIZES)
 def test_matches_numpy(kernel, dtype, trans_a, trans_b, m, n, k):
     a, b = operands(m, n, k, trans_b, dtype, trans_a=trans_a)
     c = np.full((m, n), np.nan, dtype)  # beta == 0 must not read C
