@@ -124,22 +124,24 @@ class Permute(Function):
 
 def permute(x, *dims):
     """Reorder the dims: out.shape[i] == x.shape[dims[i]]."""
-    dims = _shape_arg(dims, "permute")
-    if sorted(normalize_dim(d, x.ndim, "permute") for d in dims) != list(range(x.ndim)):
-        raise ValueError(f"permute: {list(dims)} is not a permutation of the {x.ndim} dims of "
+    given = _shape_arg(dims, "permute")
+    dims = tuple(normalize_dim(d, x.ndim, "permute") for d in given)
+    if sorted(dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: {list(given)} is not a permutation of the {x.ndim} dims of "
                          f"a tensor of shape {list(x.shape)}")
-    dims = tuple(normalize_dim(d, x.ndim, "permute") for d in dims)
     if dims == tuple(range(x.ndim)):
         return x
     return Permute.apply(x, dims)
 
 
 def transpose(x, dim0, dim1):
-    """Swap two dims (a view)."""
-    dims = list(range(x.ndim))
+    """Swap two dims (a view).  (Every backward of a matrix product takes one: `.mT`.)"""
     d0, d1 = normalize_dim(dim0, x.ndim, "transpose"), normalize_dim(dim1, x.ndim, "transpose")
-    dims[d0], dims[d1] = dims[d1], dims[d0]
-    return permute(x, tuple(dims))
+    if d0 == d1:
+        return x
+    dims = list(range(x.ndim))
+    dims[d0], dims[d1] = d1, d0
+    return Permute.apply(x, tuple(dims))
 
 
 swapaxes = transpose
