@@ -112,19 +112,35 @@ def _data_address(arr):
     return arr.__array_interface__["data"][0]
 
 
+_ROW_LAYOUTS = {}
+
+
 def _row_layout(arr):
     """(rows, cols, row stride) in elements when `arr` is rows of contiguous elements
     evenly spaced (a slice along the last dim of a contiguous array: the gates of a
-    (B, 4H) matrix), so that C reads it in place; else None."""
-    if arr.ndim < 2 or not arr.flags.aligned or arr.size == 0:
+    (B, 4H) matrix), so that C reads it in place; else None.  Cached by layout: a
+    recurrent step slices the same gates at every step."""
+    if not arr.flags.aligned:
         return None
-    shape, strides, item = arr.shape, arr.strides, arr.itemsize
+    key = (arr.shape, arr.strides, arr.itemsize)
+    try:
+        return _ROW_LAYOUTS[key]
+    except KeyError:
+        if len(_ROW_LAYOUTS) >= 512:
+            _ROW_LAYOUTS.clear()
+        layout = _ROW_LAYOUTS[key] = _find_row_layout(*key)
+        return layout
+
+
+def _find_row_layout(shape, strides, item):
+    if len(shape) < 2 or 0 in shape:
+        return None
     cols = shape[-1]
     if strides[-1] != item and cols > 1:
         return None
     ld, rem = divmod(strides[-2], item)
     rows = shape[-2]
-    for i in range(arr.ndim - 3, -1, -1):  # leading dims that continue the row spacing
+    for i in range(len(shape) - 3, -1, -1):  # leading dims that continue the row spacing
         if strides[i] != strides[i + 1] * shape[i + 1]:
             return None
         rows *= shape[i]
