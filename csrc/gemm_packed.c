@@ -121,9 +121,9 @@ int mg_repack_b(struct mg_packed *pb, int trans_b, int64_t k, int64_t n, const v
     }
     if (n > 0 && k > 0) {
         if (pb->dtype == MG_FLOAT32)
-            pack_f32(trans_b, k, n, b, ldb, nr, pb->data);
+            pack_with_f32(pb->kernel, trans_b, k, n, b, ldb, nr, pb->data);
         else
-            pack_f64(trans_b, k, n, b, ldb, nr, pb->data);
+            pack_with_f64(pb->kernel, trans_b, k, n, b, ldb, nr, pb->data);
     }
     pb->k = k;
     pb->n = n;
