@@ -189,8 +189,21 @@ int mg_gemm_packed(const struct mg_packed *pb, int trans_a, int64_t m, const voi
  * Only with the AVX-512 micro-kernel: the AVX2 one ties with OpenBLAS's
  * Haswell kernels with B as stored (92 / 94) and trails them with B
  * transposed (72 / 82), whose two-vector shuffles AVX2 lacks. */
+/* MINIGRAD_SMALL_GEMM=0 in the environment keeps every product with BLAS: for
+ * comparisons, and for CPUs whose limits differ from this one's (read once). */
+static int small_gemm_enabled(void) {
+    static int enabled = -1; /* racing first calls all store the same value */
+    if (enabled < 0) {
+        const char *v = getenv("MINIGRAD_SMALL_GEMM");
+        enabled = !(v != NULL && strcmp(v, "0") == 0);
+    }
+    return enabled;
+}
+
 int mg_gemm_inplace_suits(int dtype, int trans_b, int64_t m, int64_t n, int64_t k) {
-    if (!mg_is_float_dtype(dtype) || m < 16 || best_kernel() != MG_PACKED_AVX512) return 0;
+    if (!mg_is_float_dtype(dtype) || m < 16 || best_kernel() != MG_PACKED_AVX512 ||
+        !small_gemm_enabled())
+        return 0;
     const int64_t nr = dtype == MG_FLOAT32 ? kernel_nr_f32(MG_PACKED_AVX512)
                                            : kernel_nr_f64(MG_PACKED_AVX512);
     if (n % nr != 0 && n < 8 * nr) return 0; /* the padding would cost over 1/8 */

@@ -305,7 +305,8 @@ int mg_gemm_inplace(int dtype, int kernel, int trans_a, int trans_b, int64_t m, 
  * to mg_gemm_inplace instead of BLAS: small products, where BLAS's copies of
  * A and B cost as much as the arithmetic, on CPUs with AVX-512 (the limit on
  * m n k is lower when several threads are set: OpenBLAS's threads win beyond;
- * gemm_packed.c has the measured limits). */
+ * gemm_packed.c has the measured limits).  MINIGRAD_SMALL_GEMM=0 in the
+ * environment turns it off. */
 int mg_gemm_inplace_suits(int dtype, int trans_b, int64_t m, int64_t n, int64_t k);
 
 /* cdef-end */

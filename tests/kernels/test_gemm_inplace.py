@@ -8,6 +8,10 @@ and without a partial last panel, k over several slices of the panel copy (256 r
 not a multiple of the transpose's blocks, leading dimensions wider than the matrices.
 Then mg_gemm itself on the shapes it routes here (at 1 and 2 threads, whose limits
 differ)."""
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -114,3 +118,17 @@ def test_mg_gemm_routes_small_products_here(threads, dtype):
     more = [] if lib.mg_get_num_threads() > 1 else [(32, 1024, 384), (48, 256, 300),
                                                      (32, 1024, 256)]
     assert sorted(routed) == sorted(small + more)
+
+
+def test_environment_turns_the_routing_off():
+    """MINIGRAD_SMALL_GEMM=0 keeps every product with BLAS (read when the core first asks)."""
+    code = ("from minigrad._native import lib; "
+            "print(lib.mg_gemm_inplace_suits(lib.MG_FLOAT32, 0, 32, 512, 128))")
+    env = dict(os.environ, MINIGRAD_NUM_THREADS="1")
+    on = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    off = subprocess.run([sys.executable, "-c", code], env=dict(env, MINIGRAD_SMALL_GEMM="0"),
+                         capture_output=True, text=True)
+    assert off.returncode == 0 and off.stdout.strip() == "0", off.stderr
+    has_avx512 = lib.mg_gemm_inplace(lib.MG_FLOAT32, AVX512, 0, 0, 0, 0, 0, ffi.NULL, 0,
+                                     ffi.NULL, 0, 0.0, ffi.NULL, 0) == lib.MG_OK
+    assert on.stdout.strip() == ("1" if has_avx512 else "0"), on.stderr
