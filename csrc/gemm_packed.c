@@ -201,14 +201,13 @@ static int small_gemm_enabled(void) {
 }
 
 int mg_gemm_inplace_suits(int dtype, int trans_b, int64_t m, int64_t n, int64_t k) {
-    if (!mg_is_float_dtype(dtype) || m < 16 || best_kernel() != MG_PACKED_AVX512 ||
-        !small_gemm_enabled())
-        return 0;
+    /* every mg_gemm call asks: the cheap tests first */
+    const double work = (double)m * (double)n * (double)k;
+    if (m < 16 || work < (double)(1 << 19) || !mg_is_float_dtype(dtype)) return 0;
+    if (best_kernel() != MG_PACKED_AVX512 || !small_gemm_enabled()) return 0;
     const int64_t nr = dtype == MG_FLOAT32 ? kernel_nr_f32(MG_PACKED_AVX512)
                                            : kernel_nr_f64(MG_PACKED_AVX512);
     if (n % nr != 0 && n < 8 * nr) return 0; /* the padding would cost over 1/8 */
-    const double work = (double)m * (double)n * (double)k;
-    if (work < (double)(1 << 19)) return 0;
     if (mg_get_num_threads() > 1) return work <= (double)(trans_b ? 1 << 21 : 1 << 22);
     const double a_slice = (double)m * (double)(k < PK_KC_INPLACE ? k : PK_KC_INPLACE) *
                            (double)mg_dtype_size(dtype);

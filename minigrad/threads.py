@@ -4,12 +4,16 @@ import os
 from minigrad._native import lib
 
 
+def _positive(value, op, what):
+    value = int(value)
+    if value < 1:
+        raise ValueError(f"{op}: expected a positive {what}, got {value}")
+    return value
+
+
 def set_num_threads(n):
     """Use `n` threads for both OpenMP loops and BLAS calls (never more than one pool's worth)."""
-    n = int(n)
-    if n < 1:
-        raise ValueError(f"set_num_threads: expected a positive thread count, got {n}")
-    lib.mg_set_num_threads(n)
+    lib.mg_set_num_threads(_positive(n, "set_num_threads", "thread count"))
 
 
 def get_num_threads():
@@ -24,10 +28,7 @@ def set_parallel_min_work(work):
     (about 60 us measured on a 2-core VM): below the threshold one thread finishes first.
     Lower it on machines whose threads wake faster; tests lower it so that moderate
     arrays are split across threads."""
-    work = int(work)
-    if work < 1:
-        raise ValueError(f"set_parallel_min_work: expected a positive element count, got {work}")
-    lib.mg_set_parallel_min_work(work)
+    lib.mg_set_parallel_min_work(_positive(work, "set_parallel_min_work", "element count"))
 
 
 def get_parallel_min_work():
