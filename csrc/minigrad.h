@@ -129,6 +129,12 @@ int mg_copy_strided(int elem_size, int ndim, const int64_t *shape,
                     const void *src, const int64_t *src_strides,
                     void *dst, const int64_t *dst_strides);
 
+/* out (outer, out_inner) = the pieces joined along their last dim: piece k is
+ * contiguous (outer, inners[k]) and the inners sum to out_inner (else
+ * MG_ERR_SIZE); elem_size is 4 or 8 bytes.  cat and stack in one call. */
+int mg_concat(int elem_size, int64_t outer, int npieces, const int64_t *inners,
+              const void *const *pieces, int64_t out_inner, void *out);
+
 /* dst[i] = (dst_dtype) src[i]: conversion between any two dtypes. */
 int mg_cast(int src_dtype, int dst_dtype, int64_t n, const void *src, void *dst);
 

@@ -172,7 +172,8 @@ class Mul(Binary):
 
     def partials(self, g):
         a, b = self.saved_tensors
-        return g * b, g * a
+        wants_a, wants_b = self.inputs  # None where no gradient flows (a mask, a constant)
+        return (None if wants_a is None else g * b), (None if wants_b is None else g * a)
 
 
 class Div(Binary):

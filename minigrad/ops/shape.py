@@ -232,12 +232,8 @@ class Cat(Function):
             self.sizes = tuple(t.shape[dim] for t in tensors)
             shape[dim] = sum(self.sizes)
         k = kernels(first)
-        out = k.empty(tuple(shape), first.dtype)
-        lead, start = (slice(None),) * dim, 0
-        for t, size in zip(tensors, self.sizes):
-            k.copy_into(t._array, out[lead + (start if stacked else slice(start, start + size),)])
-            start += size
-        return out
+        return k.cat_into([t._array for t in tensors], dim, stacked,
+                          k.empty(tuple(shape), first.dtype))
 
     def backward(self, g):
         return Split.apply(g, self.dim, self.sizes, not self.stacked)

@@ -5,7 +5,7 @@ import pytest
 
 from minigrad._native import ffi, lib
 from minigrad.backend.cpu import elementwise as E
-from minigrad.backend.cpu.common import contiguous, copy_into
+from minigrad.backend.cpu.common import cat_into, contiguous, copy_into
 
 F32, F64, I64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
 ALL_DTYPES = [F32, F64, I64]
@@ -171,6 +171,63 @@ def test_elementwise_wrappers_repair_misaligned_arrays():
 
 
 # ---- the C entry points validate their arguments -------------------------------------
+
+
+# ---- cat / stack (mg_concat) ------------------------------------------------------
+
+
+def _joined(arrays, dim, stacked):
+    return np.stack(arrays, dim) if stacked else np.concatenate(arrays, dim)
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_cat_into_matches_numpy(dtype, threads):
+    rng = np.random.default_rng(1)
+    cases = [  # (piece shapes, dim, stacked)
+        ([(32, 128)] * 4, 1, False),                 # a chunk's gradients joined
+        ([(2, 3, 4), (2, 1, 4), (2, 0, 4), (2, 5, 4)], 1, False),  # uneven, an empty piece
+        ([(3, 4), (5, 4)], 0, False),
+        ([(2, 3), (2, 7)], 1, False),
+        ([(300, 70)] * 3, 1, False),                 # enough rows to share among threads
+        ([(32, 16)] * 64, 0, True),                  # the steps of a recurrent layer
+        ([(4, 5)] * 3, 1, True),
+        ([(4, 5)] * 3, 2, True),
+        ([(7,)], 0, True),
+        ([(0, 3)] * 2, 1, False),                    # nothing to copy
+    ]
+    for shapes, dim, stacked in cases:
+        arrays = [sample(rng, shape, dtype) for shape in shapes]
+        want = _joined(arrays, dim, stacked)
+        got = cat_into(arrays, dim, stacked, np.full(want.shape, -7, dtype))
+        np.testing.assert_array_equal(got, want, err_msg=f"{shapes} dim={dim}")
+
+
+def test_cat_into_of_views_takes_the_strided_path():
+    rng = np.random.default_rng(2)
+    x = sample(rng, (6, 8), F64)
+    pieces = [x[:, :3], x.T[:2].T, np.broadcast_to(x[:, :1], (6, 2))]  # none contiguous
+    want = np.concatenate(pieces, 1)
+    np.testing.assert_array_equal(cat_into(pieces, 1, False, np.empty(want.shape)), want)
+
+
+def test_concat_validates():
+    x = np.ones(12)
+    p = ffi.from_buffer(x)
+    sizes = ffi.new("int64_t[]", [2, 4])
+    pieces = [p, p]
+    assert lib.mg_concat(8, 2, 2, sizes, pieces, 6, p) == lib.MG_OK
+    assert lib.mg_concat(3, 2, 2, sizes, pieces, 6, p) == lib.MG_ERR_DTYPE
+    assert lib.mg_concat(8, 2, 2, sizes, pieces, 5, p) == lib.MG_ERR_SIZE  # sizes disagree
+    assert lib.mg_concat(8, 2, 2, sizes, pieces, 7, p) == lib.MG_ERR_SIZE
+    assert lib.mg_concat(8, -1, 2, sizes, pieces, 6, p) == lib.MG_ERR_SIZE
+    assert lib.mg_concat(8, 2, 0, sizes, pieces, 6, p) == lib.MG_ERR_SIZE
+    assert lib.mg_concat(8, 2, 2, ffi.new("int64_t[]", [-2, 8]), pieces, 6, p) \
+        == lib.MG_ERR_SIZE
+    assert lib.mg_concat(8, 2 ** 40, 2, sizes, pieces, 6 * 2 ** 30, p) == lib.MG_ERR_SIZE
+    assert lib.mg_concat(8, 2, 2, ffi.NULL, pieces, 6, p) == lib.MG_ERR_NULL
+    assert lib.mg_concat(8, 2, 2, sizes, [p, ffi.NULL], 6, p) == lib.MG_ERR_NULL
+    assert lib.mg_concat(8, 2, 2, sizes, pieces, 6, ffi.NULL) == lib.MG_ERR_NULL
+    assert lib.mg_concat(8, 0, 2, sizes, [ffi.NULL, ffi.NULL], 6, ffi.NULL) == lib.MG_OK
 
 
 def test_c_entry_points_validate():

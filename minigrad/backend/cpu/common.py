@@ -13,6 +13,7 @@ from minigrad.backend.shared.c_args import ONE_STRIDE as _ONE_STRIDE
 # The dtype codes and checks are the same on every device (backend/shared/checks.py);
 # the CPU wrappers import them from here, beside the host pointers.
 from minigrad.backend.shared.c_args import int64_array, size_array  # noqa: F401
+from minigrad.backend.shared.concat import cat_by_copies
 from minigrad.backend.shared.checks import (  # noqa: F401
     DTYPE_CODES, FLOAT32, FLOAT64, FLOAT_DTYPES, INT64, check_copy, dtype_code, same_dtype)
 
@@ -70,6 +71,26 @@ def copy_into(src, dst):
                               pointer(dst), dst_strides),
           "mg_copy_strided", lambda: f"shape={src.shape}")
     return dst
+
+
+def cat_into(arrays, dim, stacked, out):
+    """out = the arrays joined along `dim`, or (stacked) stacked along a new dim `dim`.
+    out: C-contiguous, of the joined shape; the arrays: out's dtype, and out's shape
+    outside `dim` (the caller checked).  Contiguous pieces -- the gradients a chunk's
+    backward joins, the steps a recurrent layer stacks -- go in one C call; pieces of
+    other layouts by one strided copy each.  Returns out."""
+    outer = 1
+    for n in out.shape[:dim]:
+        outer *= n
+    if not (outer and out.flags.c_contiguous and all(
+            a.flags.c_contiguous and a.flags.aligned and a.dtype == out.dtype for a in arrays)):
+        return cat_by_copies(arrays, dim, stacked, out, copy_into)
+    check(lib.mg_concat(out.itemsize, outer, len(arrays),
+                        int64_array([a.size // outer for a in arrays]),
+                        [ffi.from_buffer(a) for a in arrays], out.size // outer,
+                        ffi.from_buffer(out)),
+          "mg_concat", lambda: f"pieces {[list(a.shape) for a in arrays]} into {list(out.shape)}")
+    return out
 
 
 _COPY_LAYOUTS = {}

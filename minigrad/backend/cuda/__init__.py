@@ -19,7 +19,8 @@ loopback test device (loopback.py), which runs these same wrappers on the CPU
 kernels.  Importing this package touches no GPU.
 """
 from minigrad.backend.cuda.common import (  # noqa: F401
-    broadcast_to, contiguous, copy_into, empty, reshape_view, synchronize, to_device, to_host)
+    broadcast_to, cat_into, contiguous, copy_into, empty, reshape_view, synchronize, to_device,
+    to_host)
 from minigrad.backend.cuda.elementwise import *  # noqa: F401,F403
 from minigrad.backend.cuda.reductions import *  # noqa: F401,F403
 from minigrad.backend.cuda.indexing import *  # noqa: F401,F403

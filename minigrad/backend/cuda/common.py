@@ -19,10 +19,11 @@ from minigrad.backend.shared import checks
 # The dtype codes, the host shape / stride arguments and the one-dtype check are
 # the same on every device (backend/shared); the CUDA wrappers import them from here.
 from minigrad.backend.shared.c_args import ONE_STRIDE, int64_array, size_array  # noqa: F401
+from minigrad.backend.shared.concat import cat_by_copies
 from minigrad.backend.shared.checks import (  # noqa: F401
     DTYPE_CODES, FLOAT32, FLOAT64, FLOAT_CODES, FLOAT_DTYPES, INT64, same_dtype)
 
-__all__ = ["empty", "contiguous", "copy_into", "broadcast_to", "reshape_view", "to_device",
+__all__ = ["empty", "contiguous", "copy_into", "cat_into", "broadcast_to", "reshape_view", "to_device",
            "to_host", "synchronize"]
 
 
@@ -134,6 +135,12 @@ def copy_into(src, dst):
                                   dst.pointer(), int64_array(dst.element_strides))
     check(status, "mg_cuda_copy_strided", lambda: f"shape={src.shape}")
     return dst
+
+
+def cat_into(arrays, dim, stacked, out):
+    """out = the arrays joined along `dim`, or (stacked) stacked along a new dim `dim`
+    (the CPU table's cat_into), one strided copy per piece.  Returns out."""
+    return cat_by_copies(arrays, dim, stacked, out, copy_into)
 
 
 def _same_elements(a, b):

@@ -8,6 +8,7 @@ modules of this package hold that common half, one per kernel family:
 
     checks       dtype codes and checks, op-name lookup, naming an array in errors
     c_args       host int64_t[] arguments (shapes, strides) the C calls take
+    concat       cat and stack as one strided copy per piece (the general case)
     elementwise  op tables, broadcasting, scalars and bounds, `out` checks, int64 rules
     linalg       gemm / matmul shape rules, batch broadcasting, `out` checks
     reductions   op tables, axis normalisation, the (outer, n, inner) split
