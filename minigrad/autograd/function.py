@@ -49,7 +49,6 @@ class Function:
     def apply(cls, *args):
         """Run forward on `args`; record the op when grad mode is on and an input requires grad."""
         fn = cls.__new__(cls)
-        fn.saved = ()
         if active_profilers:
             start = time.perf_counter()
             result = fn.forward(*args)
@@ -83,6 +82,7 @@ class Function:
         return out
 
     # Defaults of a recorded node, overridden per instance only when used.
+    saved = ()         # (tensor, its version when saved) pairs, from save_for_backward
     released = False
     out_hooks = None   # {output index: [hook, ...]}, from Tensor.register_hook
     retained = None    # {output index: weakref to Tensor}, from Tensor.retain_grad
@@ -118,7 +118,7 @@ class Function:
 
     def save_for_backward(self, *tensors):
         """Keep input tensors for backward; an in-place change to one is detected."""
-        self.saved = tuple((t, t._version[0]) for t in tensors)
+        self.saved = tuple([(t, t._version[0]) for t in tensors])
 
     @property
     def saved_tensors(self):

@@ -234,21 +234,19 @@ def unary_backward(op, x, y, gy):
     y = op(x), whichever the derivative reads (tanh, sigmoid, exp, sqrt read
     y; neg reads neither; the others read x); the unread one may be None.
     All arrays share gy's shape and dtype."""
-    kernel = f"unary_backward({op!r})"
-    code = _op_code(_UNARY_OPS, op, "unary_backward")
-    dtype = _dtype_code(gy, _FLOAT_CODES, kernel)
+    try:  # every backward step of a unary op comes here: the checks inline, first
+        code = _UNARY_OPS[op]
+        reads_y = op in _BACKWARD_READS_Y
+        saved = y if reads_y else x
+        dtype = _FLOAT_CODES[gy.dtype]
+        if op != "neg" and (_FLOAT_CODES[saved.dtype] != dtype or saved.shape != gy.shape):
+            raise TypeError
+    except (KeyError, AttributeError, TypeError):
+        _unary_backward_argument_error(op, x, y, gy)
     px = py = ffi.NULL
-    saved = None
     if op != "neg":
-        # the shared rules' conditions, inline: this runs at every backward step
-        name, saved = ("y", y) if op in _BACKWARD_READS_Y else ("x", x)
-        if saved is None:
-            saved_for_backward(kernel, op, x, y)  # raises
-        _dtype_code(saved, _FLOAT_CODES, kernel)
-        if saved.dtype != gy.dtype or saved.shape != gy.shape:
-            check_like_gy(kernel, name, saved, gy)  # raises
         saved = _contiguous(saved)
-        if name == "y":
+        if reads_y:
             py = ffi.from_buffer(saved)
         else:
             px = ffi.from_buffer(saved)
@@ -259,6 +257,19 @@ def unary_backward(op, x, y, gy):
     if status:
         check(status, "mg_unary_backward", f"op={op}, gy={_describe(gy)}")
     return gx
+
+
+def _unary_backward_argument_error(op, x, y, gy):
+    """Raise the exception that says why unary_backward() refused its arguments."""
+    kernel = f"unary_backward({op!r})"
+    _op_code(_UNARY_OPS, op, "unary_backward")
+    _dtype_code(gy, _FLOAT_CODES, kernel)
+    name, saved = ("y", y) if op in _BACKWARD_READS_Y else ("x", x)
+    if saved is None:
+        saved_for_backward(kernel, op, x, y)  # raises
+    _dtype_code(saved, _FLOAT_CODES, kernel)
+    check_like_gy(kernel, name, saved, gy)
+    raise AssertionError("unary_backward: arguments refused without a reason")
 
 
 # ---------------------------------------------------------------------------
