@@ -73,7 +73,7 @@ def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None):
         z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
         n = tanh(W_in x + b_in + r * (W_hn h + b_hn))   -- reset applied after the matmul
         h' = (1 - z) * n + z * h"""
-    return gru_step(F.linear(x, w_ih, b_ih), h, w_hh.T, b_hh)
+    return gru_step(*gru_split(F.linear(x, w_ih, b_ih)), h, w_hh.T, b_hh)
 
 
 def lstm_cell(x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
@@ -103,10 +103,15 @@ def rnn_step(gi, h, w_hh_t, b_hh, nonlinearity):
     return pre.tanh() if nonlinearity == "tanh" else pre.relu()
 
 
-def gru_step(gi, h, w_hh_t, b_hh):
-    hidden = h.shape[-1]
-    gi_rz, gi_n = gi.split([2 * hidden, hidden], -1)
-    gh_rz, gh_n = _affine(h, w_hh_t, b_hh).split([2 * hidden, hidden], -1)
+def gru_split(gates):
+    """(..., 3H) gate pre-activations -> the r and z gates' (..., 2H) and the n gate's (..., H)."""
+    hidden = gates.shape[-1] // 3
+    return gates.split([2 * hidden, hidden], -1)
+
+
+def gru_step(gi_rz, gi_n, h, w_hh_t, b_hh):
+    """gi split by gru_split (a layer splits every step's at once, before its loop)."""
+    gh_rz, gh_n = gru_split(_affine(h, w_hh_t, b_hh))
     r, z = (gi_rz + gh_rz).sigmoid().chunk(2, -1)  # r and z side by side: one sigmoid
     n = (gi_n + r * gh_n).tanh()
     # (1 - z) * n + z * h, written as a step from n toward h: 3 ops instead of 4 (each
@@ -467,14 +472,17 @@ class RNNBase(Module):
             # rather than b_hh at every step (GRU's n gate needs b_hn apart: r multiplies it).
             b_ih, b_hh = (b_hh if b_ih is None else b_ih + b_hh), None
         # The input projection of every step at once, then one view per step (unbind: its
-        # backward stacks the steps' gradients in one buffer).
-        gi = F.linear(x, w_ih, b_ih).unbind(0)
+        # backward stacks the steps' gradients in one buffer); GRU's split into its two
+        # parts once here rather than at every step.
+        gi = F.linear(x, w_ih, b_ih)
+        gi = list(zip(*(part.unbind(0) for part in gru_split(gi)))) if self.mode == "GRU" \
+            else gi.unbind(0)
         ys = [None] * x.shape[0]
         for t in steps:
             if self.mode == "LSTM":
                 h_new, c_new = lstm_step(gi[t], h, c, w_hh_t, b_hh, w_hr_t)
             elif self.mode == "GRU":
-                h_new, c_new = gru_step(gi[t], h, w_hh_t, b_hh), None
+                h_new, c_new = gru_step(*gi[t], h, w_hh_t, b_hh), None
             else:
                 nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
                 h_new, c_new = rnn_step(gi[t], h, w_hh_t, b_hh, nonlinearity), None
