@@ -169,3 +169,19 @@ def machine_line():
         build = sys.modules["minigrad"].BUILD_INFO
         info = " | minigrad " + " ".join(f"{k}={v}" for k, v in build.items())
     return f"{cpu}, {os.cpu_count()} cores{info}"
+
+
+def fma_peak(threads, rounds=20_000_000):
+    """This CPU's float32 multiply-add peak at `threads` threads, in GFLOP/s: the best
+    of seven timed runs of independent FMA chains in the widest vectors the CPU has
+    (csrc/fma_peak.c; about 35 ms each).  The ceiling no gemm passes."""
+    from minigrad._native import ffi, lib
+    flops, best = ffi.new("double *"), 0.0
+    for _ in range(7):
+        start = time.perf_counter()
+        status = lib.mg_fma_peak_probe(rounds, threads, flops)
+        seconds = time.perf_counter() - start
+        if status != 0:
+            raise RuntimeError(f"mg_fma_peak_probe failed with status {status}")
+        best = max(best, flops[0] / seconds / 1e9)
+    return best

@@ -315,6 +315,13 @@ int mg_gemm_inplace(int dtype, int kernel, int trans_a, int trans_b, int64_t m, 
  * environment turns it off. */
 int mg_gemm_inplace_suits(int dtype, int trans_b, int64_t m, int64_t n, int64_t k);
 
+/* ---- measuring the CPU (fma_peak.c) ------------------------------------- */
+
+/* `rounds` steps of independent float32 multiply-add chains in the widest
+ * vectors this CPU runs, on each of `threads` threads (1 without OpenMP);
+ * *flops = the flops done.  Timed by the caller: this core's FMA peak. */
+int mg_fma_peak_probe(int64_t rounds, int threads, double *flops);
+
 /* cdef-end */
 
 #ifdef __cplusplus

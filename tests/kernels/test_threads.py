@@ -45,3 +45,19 @@ def test_results_do_not_depend_on_the_split(thread_knobs, min_work):
     serial = reduce("sum", a)
     minigrad.threads.set_parallel_min_work(min_work)
     assert reduce("sum", a).tobytes() == serial.tobytes()
+
+
+def test_fma_peak_probe_counts_its_flops():
+    # the benchmarks divide these flops by the call's time: every thread's chains count
+    from minigrad._native import ffi
+    flops = ffi.new("double *")
+    assert lib.mg_fma_peak_probe(1000, 1, flops) == lib.MG_OK
+    per_thread = flops[0]
+    assert per_thread % (2 * 12 * 1000) == 0 and per_thread // (2 * 12 * 1000) in (4, 8, 16)
+    threads = 2 if minigrad.BUILD_INFO["openmp"] == "1" else 1
+    assert lib.mg_fma_peak_probe(1000, 2, flops) == lib.MG_OK
+    assert flops[0] == threads * per_thread
+    assert lib.mg_fma_peak_probe(0, 1, flops) == lib.MG_OK and flops[0] == 0
+    assert lib.mg_fma_peak_probe(-1, 1, flops) == lib.MG_ERR_SIZE
+    assert lib.mg_fma_peak_probe(10, 0, flops) == lib.MG_ERR_SIZE
+    assert lib.mg_fma_peak_probe(10, 1, ffi.NULL) == lib.MG_ERR_NULL
