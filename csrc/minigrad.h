@@ -131,7 +131,8 @@ int mg_copy_strided(int elem_size, int ndim, const int64_t *shape,
 
 /* out (outer, out_inner) = the pieces joined along their last dim: piece k is
  * contiguous (outer, inners[k]) and the inners sum to out_inner (else
- * MG_ERR_SIZE); elem_size is 4 or 8 bytes.  cat and stack in one call. */
+ * MG_ERR_SIZE); elem_size is 4 or 8 bytes; out overlaps no piece.  cat and
+ * stack in one call. */
 int mg_concat(int elem_size, int64_t outer, int npieces, const int64_t *inners,
               const void *const *pieces, int64_t out_inner, void *out);
 

@@ -211,21 +211,22 @@ def test_cat_into_of_views_takes_the_strided_path():
 
 
 def test_concat_validates():
-    x = np.ones(12)
-    p = ffi.from_buffer(x)
+    x, out = np.ones(12), np.zeros(12)
+    p, po = ffi.from_buffer(x), ffi.from_buffer(out)
     sizes = ffi.new("int64_t[]", [2, 4])
     pieces = [p, p]
-    assert lib.mg_concat(8, 2, 2, sizes, pieces, 6, p) == lib.MG_OK
-    assert lib.mg_concat(3, 2, 2, sizes, pieces, 6, p) == lib.MG_ERR_DTYPE
-    assert lib.mg_concat(8, 2, 2, sizes, pieces, 5, p) == lib.MG_ERR_SIZE  # sizes disagree
-    assert lib.mg_concat(8, 2, 2, sizes, pieces, 7, p) == lib.MG_ERR_SIZE
-    assert lib.mg_concat(8, -1, 2, sizes, pieces, 6, p) == lib.MG_ERR_SIZE
-    assert lib.mg_concat(8, 2, 0, sizes, pieces, 6, p) == lib.MG_ERR_SIZE
-    assert lib.mg_concat(8, 2, 2, ffi.new("int64_t[]", [-2, 8]), pieces, 6, p) \
+    assert lib.mg_concat(8, 2, 2, sizes, pieces, 6, po) == lib.MG_OK
+    np.testing.assert_array_equal(out, 1.0)
+    assert lib.mg_concat(3, 2, 2, sizes, pieces, 6, po) == lib.MG_ERR_DTYPE
+    assert lib.mg_concat(8, 2, 2, sizes, pieces, 5, po) == lib.MG_ERR_SIZE  # sizes disagree
+    assert lib.mg_concat(8, 2, 2, sizes, pieces, 7, po) == lib.MG_ERR_SIZE
+    assert lib.mg_concat(8, -1, 2, sizes, pieces, 6, po) == lib.MG_ERR_SIZE
+    assert lib.mg_concat(8, 2, 0, sizes, pieces, 6, po) == lib.MG_ERR_SIZE
+    assert lib.mg_concat(8, 2, 2, ffi.new("int64_t[]", [-2, 8]), pieces, 6, po) \
         == lib.MG_ERR_SIZE
-    assert lib.mg_concat(8, 2 ** 40, 2, sizes, pieces, 6 * 2 ** 30, p) == lib.MG_ERR_SIZE
-    assert lib.mg_concat(8, 2, 2, ffi.NULL, pieces, 6, p) == lib.MG_ERR_NULL
-    assert lib.mg_concat(8, 2, 2, sizes, [p, ffi.NULL], 6, p) == lib.MG_ERR_NULL
+    assert lib.mg_concat(8, 2 ** 40, 2, sizes, pieces, 6 * 2 ** 30, po) == lib.MG_ERR_SIZE
+    assert lib.mg_concat(8, 2, 2, ffi.NULL, pieces, 6, po) == lib.MG_ERR_NULL
+    assert lib.mg_concat(8, 2, 2, sizes, [p, ffi.NULL], 6, po) == lib.MG_ERR_NULL
     assert lib.mg_concat(8, 2, 2, sizes, pieces, 6, ffi.NULL) == lib.MG_ERR_NULL
     assert lib.mg_concat(8, 0, 2, sizes, [ffi.NULL, ffi.NULL], 6, ffi.NULL) == lib.MG_OK
 
