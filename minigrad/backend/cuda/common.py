@@ -23,8 +23,8 @@ from minigrad.backend.shared.concat import cat_by_copies
 from minigrad.backend.shared.checks import (  # noqa: F401
     DTYPE_CODES, FLOAT32, FLOAT64, FLOAT_CODES, FLOAT_DTYPES, INT64, same_dtype)
 
-__all__ = ["empty", "contiguous", "copy_into", "cat_into", "broadcast_to", "reshape_view", "to_device",
-           "to_host", "synchronize"]
+__all__ = ["empty", "contiguous", "copy_into", "cat_into", "broadcast_to", "reshape_view",
+           "to_device", "to_host", "synchronize"]
 
 
 def check(status, kernel, details=""):
