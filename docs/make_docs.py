@@ -413,7 +413,8 @@ def part_one():
         "(`csrc/`), reached through cffi. Calls into the C core, counted per phase "
         "(`mg_binary(mul)` is the elementwise binary kernel with the multiply op code, "
         "`mg_gemm` the matrix product (BLAS when the build has it), `mg_copy_strided` makes a "
-        "view contiguous, `mg_fill` writes a constant (zeroed buffers: here Adam's two state "
+        "view contiguous, `mg_concat` joins pieces side by side (`stack`, and the gradient of "
+        "`chunk`), `mg_fill` writes a constant (zeroed buffers: here Adam's two state "
         "buffers per parameter on its first step), `mg_adam_step` is the fused Adam update):", "",
         "**Composed LSTM**", "", kernel_table(composed["phases"]), "",
         "**Fused LSTM**: the sequence is one `mg_rnn_forward` and one `mg_rnn_backward`", "",
