@@ -8,11 +8,7 @@
  * latency on every FMA unit.  Each thread runs its own chains; the caller
  * times the call and divides the flops this returns by the time.
  */
-#include "core.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include "core.h" /* (and omp.h, in an OpenMP build) */
 
 /* Independent chains: latency 4 cycles x 2 FMA units needs 8; 12 leaves room. */
 #define CHAINS 12
