@@ -71,7 +71,7 @@ static int kernel_supported(int kernel) {
     }
 }
 
-static int best_kernel(void) {
+int mg_packed_best_kernel(void) {
     if (kernel_supported(MG_PACKED_AVX512)) return MG_PACKED_AVX512;
     if (kernel_supported(MG_PACKED_AVX2)) return MG_PACKED_AVX2;
     return MG_PACKED_PORTABLE;
@@ -89,7 +89,7 @@ int mg_pack_b(struct mg_packed *pb, int dtype, int kernel, int trans_b, int64_t 
     *pb = (struct mg_packed){0};
     MG_CHECK(mg_is_float_dtype(dtype), MG_ERR_DTYPE);
     MG_CHECK(kernel >= MG_PACKED_BEST && kernel <= MG_PACKED_AVX512, MG_ERR_OP);
-    if (kernel == MG_PACKED_BEST) kernel = best_kernel();
+    if (kernel == MG_PACKED_BEST) kernel = mg_packed_best_kernel();
     MG_CHECK(kernel_supported(kernel), MG_ERR_UNSUPPORTED);
     const int64_t nr = dtype == MG_FLOAT32 ? kernel_nr_f32(kernel) : kernel_nr_f64(kernel);
     struct mg_packed empty = {.dtype = dtype, .kernel = kernel, .nr = nr};
@@ -204,7 +204,7 @@ int mg_gemm_inplace_suits(int dtype, int trans_b, int64_t m, int64_t n, int64_t 
     /* every mg_gemm call asks: the cheap tests first */
     const double work = (double)m * (double)n * (double)k;
     if (m < 16 || work < (double)(1 << 19) || !mg_is_float_dtype(dtype)) return 0;
-    if (best_kernel() != MG_PACKED_AVX512 || !small_gemm_enabled()) return 0;
+    if (mg_packed_best_kernel() != MG_PACKED_AVX512 || !small_gemm_enabled()) return 0;
     const int64_t nr = dtype == MG_FLOAT32 ? kernel_nr_f32(MG_PACKED_AVX512)
                                            : kernel_nr_f64(MG_PACKED_AVX512);
     if (n % nr != 0 && n < 8 * nr) return 0; /* the padding would cost over 1/8 */
@@ -219,7 +219,7 @@ int mg_gemm_inplace(int dtype, int kernel, int trans_a, int trans_b, int64_t m, 
                     double beta, void *c, int64_t ldc) {
     MG_CHECK(mg_is_float_dtype(dtype), MG_ERR_DTYPE);
     MG_CHECK(kernel >= MG_PACKED_BEST && kernel <= MG_PACKED_AVX512, MG_ERR_OP);
-    if (kernel == MG_PACKED_BEST) kernel = best_kernel();
+    if (kernel == MG_PACKED_BEST) kernel = mg_packed_best_kernel();
     MG_CHECK(kernel_supported(kernel), MG_ERR_UNSUPPORTED);
     MG_CHECK((trans_a == 0 || trans_a == 1) && (trans_b == 0 || trans_b == 1), MG_ERR_OP);
     MG_CHECK(m >= 0 && n >= 0 && k >= 0 && lda >= (trans_a ? m : k) &&

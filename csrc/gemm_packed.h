@@ -34,6 +34,9 @@ enum mg_packed_kernel {
     MG_PACKED_AVX512 = 2    /* x86-64 AVX-512F */
 };
 
+/* The fastest micro-kernel this CPU (and build) runs: never MG_PACKED_BEST. */
+int mg_packed_best_kernel(void);
+
 struct mg_packed {
     int dtype;    /* MG_FLOAT32 or MG_FLOAT64 */
     int kernel;   /* enum mg_packed_kernel, never MG_PACKED_BEST */
