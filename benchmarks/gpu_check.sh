@@ -40,10 +40,18 @@ if ! "$PY" -c "import cffi, pycparser, scipy_openblas32" 2>/dev/null; then
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"   # the in-place build, not an install
 
+command -v nvcc >/dev/null || export PATH="$PATH:/usr/local/cuda/bin"
 cublas=0
 "$PY" -c "import nvidia.cu13" 2>/dev/null && cublas=1
 export MINIGRAD_CUDA=1 MINIGRAD_CUBLAS="${MINIGRAD_CUBLAS:-$cublas}"
 step build "$PY" setup.py -q build_ext --inplace
+if [ $status -ne 0 ] && [ "$MINIGRAD_CUBLAS" = 1 ]; then
+    # the tiled kernel needs nothing beyond the toolkit: better a check without cuBLAS
+    # than none
+    echo "== the cuBLAS build failed; building with minigrad's own gemm instead"
+    status=0 MINIGRAD_CUBLAS=0
+    step build_without_cublas "$PY" setup.py -q build_ext --inplace
+fi
 [ $status -eq 0 ] || exit 1
 step device "$PY" -c "import minigrad; print(minigrad.BUILD_INFO); minigrad.cuda.require('gpu_check'); \
 print(minigrad.cuda.device_count(), 'device(s):', minigrad.cuda.get_device_name(0), \
@@ -51,9 +59,14 @@ print(minigrad.cuda.device_count(), 'device(s):', minigrad.cuda.get_device_name(
 [ $status -eq 0 ] || exit 1
 
 export MINIGRAD_REQUIRE_CUDA=1
-step tests "$PY" -m pytest -q -p no:cacheprovider tests/cuda tests/devices \
+# a kernel that hangs fails its test after TEST_TIMEOUT seconds instead of eating the run
+timeout_flags=()
+"$PY" -c "import pytest_timeout" 2>/dev/null && timeout_flags=(--timeout "${TEST_TIMEOUT:-120}")
+step tests "$PY" -m pytest -q -p no:cacheprovider -rfE --tb=short "${timeout_flags[@]}" \
+    --durations 10 tests/cuda tests/devices \
     "tests/examples/test_char_rnn.py::test_train_resume_and_sample_on_cuda"
-step bench_rnn "$PY" benchmarks/rnn_gpu.py --json "$RESULTS/rnn_gpu.json"
+step bench_rnn "$PY" benchmarks/rnn_gpu.py --budget "${BENCH_BUDGET:-10}" \
+    --json "$RESULTS/rnn_gpu.json"
 step char_rnn "$PY" examples/char_rnn.py train --device cuda --steps 300 --eval-every 100 \
     --progress plain --out /tmp/minigrad_char_rnn_gpu
 exit $status
