@@ -15,6 +15,12 @@ MINIGRAD_CUDA=1 and a visible GPU (benchmarks/gpu_check.sh does both).
 
     python benchmarks/rnn_gpu.py                 # everything (a few minutes on an H100)
     python benchmarks/rnn_gpu.py --modes lstm --configs 3 --no-cpu
+    python benchmarks/rnn_gpu.py --profile --modes lstm --configs 0,3   # where the time goes
+
+--profile measures nothing: it records a few minigrad training steps per row with
+PyTorch's profiler (CUPTI sees every kernel in the process, minigrad's too) and prints
+the GPU time per kernel, and the GPU's busy share of the steps' wall time: far under
+100% means the step waits on launches and Python, not on the kernels.
 """
 import argparse
 import json
@@ -54,6 +60,25 @@ def tokens_per_second(step, config, budget):
     return config[2] * config[3] / seconds
 
 
+def profile_steps(step, label, steps=3):
+    """Print the GPU time per kernel over `steps` calls of step() (PyTorch's profiler)."""
+    import time
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    step()
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        wall = (time.perf_counter() - start) / steps
+    kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
+    busy = sum(e.device_time for e in kernels) / steps / 1e6  # device_time is in us
+    print(f"\n{label}: {wall * 1e3:.2f} ms per step, GPU busy {busy * 1e3:.2f} ms "
+          f"({100 * busy / wall:.0f}%), {len(kernels) / steps:.0f} kernels per step")
+    print(prof.key_averages().table(sort_by="self_device_time_total", row_limit=12,
+                                    max_name_column_width=70))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modes", default=",".join(MODES), help="lstm,gru")
@@ -61,6 +86,8 @@ def main():
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per measurement")
     parser.add_argument("--no-cpu", action="store_true", help="skip the CPU comparison")
     parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument("--profile", action="store_true",
+                        help="print each row's kernels and GPU busy share instead of timing")
     args = parser.parse_args()
     import minigrad as mg
     mg.cuda.require("benchmarks/rnn_gpu.py")
@@ -78,6 +105,9 @@ def main():
     for mode in args.modes.split(","):
         for config in configs:
             name = "H%d L%d B%d T%d" % config
+            if args.profile:
+                profile_steps(minigrad_step(mode, config, "cuda"), f"minigrad {mode} {name}")
+                continue
             mine = tokens_per_second(minigrad_step(mode, config, "cuda"), config, args.budget)
             theirs = None
             if torch is not None and torch.cuda.is_available():
@@ -93,6 +123,8 @@ def main():
             records.append({"mode": mode, "config": config, "minigrad_cuda_tok_s": mine,
                             "torch_cudnn_tok_s": theirs, "minigrad_cpu_tok_s": cpu,
                             "card": card})
+    if args.profile:
+        return
     common.print_table(
         "RNN training tokens/s on the GPU, medians (x cuDNN: minigrad / PyTorch cuDNN; "
         "target LSTM >= 0.5x at the largest size; x CPU: minigrad GPU / minigrad CPU, "
