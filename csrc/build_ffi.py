@@ -224,7 +224,10 @@ def object_is_stale(obj, source, headers, command):
 def compile_one(nvcc_cmd, source, obj):
     """Run nvcc on one file; returns None on success, else the error text."""
     command = nvcc_cmd + ["-c", source, "-o", obj]
-    print(f"nvcc {source} -> {obj}", flush=True)  # the whole command is in <obj>.cmd
+    # one write per line: these run in parallel threads, and print() writes the text and
+    # its newline separately, so two threads' lines could run together
+    sys.stdout.write(f"nvcc {source} -> {obj}\n")  # the whole command is in <obj>.cmd
+    sys.stdout.flush()
     run = subprocess.run(command, capture_output=True, text=True)
     output = (run.stdout + run.stderr).strip()
     if run.returncode != 0:
@@ -233,7 +236,8 @@ def compile_one(nvcc_cmd, source, obj):
                 os.remove(path)
         return f"nvcc failed on {source} (exit {run.returncode}):\n{' '.join(command)}\n{output}"
     if output:  # warnings: show them, the build goes on
-        print(output, flush=True)
+        sys.stdout.write(output + "\n")
+        sys.stdout.flush()
     with open(obj + ".cmd", "w") as f:
         f.write(" ".join(nvcc_cmd))
     return None
