@@ -42,6 +42,9 @@ def probe_threads(model, streams, margin=0.9, give_up=3.0):
     most = minigrad.get_num_threads()
     if most <= 1:
         return most, "one core"
+    if next(model.parameters()).device.type != "cpu":
+        # the GPU's kernels don't use these threads: a step's time would not depend on them
+        return most, "auto: not timed, the GPU trains"
     rng = minigrad.get_rng_state()          # dropout draws here must not shift training's
     x, y = streams.window(0)
 

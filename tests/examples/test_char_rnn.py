@@ -310,6 +310,20 @@ def test_train_resume_and_sample_on_cuda(small_text, tmp_path, capsys, cuda_devi
     assert len(out) >= 40
 
 
+def test_auto_threads_are_not_timed_on_a_gpu(cuda_device):
+    # on 'cuda' the CPU's thread count does not change a step's kernels: timing steps at
+    # 1 and at all cores would only cost time (and would pick from noise)
+    from charrnn.threads import probe_threads
+    previous = minigrad.get_num_threads()
+    minigrad.set_num_threads(2)
+    try:
+        model = minigrad.nn.Linear(3, 2, device="cuda")
+        threads, note = probe_threads(model, streams=None)
+    finally:
+        minigrad.set_num_threads(previous)
+    assert threads == 2 and note == "auto: not timed, the GPU trains"
+
+
 @pytest.mark.parametrize("argv", [
     ["train", "--batch", "0"], ["train", "--lr", "-1"], ["train", "--dropout", "1.5"],
     ["train", "--model", "transformer"], ["sample", "--temperature", "-0.5"],
