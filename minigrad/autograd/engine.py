@@ -9,6 +9,7 @@ is a loop of 100,000 steps.
 import time
 
 from minigrad.autograd import function, grad_mode
+from minigrad.autograd.deferred import DeferredProduct
 
 NOT_USED_MESSAGE = ("One of the differentiated Tensors appears to not have been used in the "
                     "graph. Set allow_unused=True if this is the desired behavior.")
@@ -90,19 +91,25 @@ def _deliver(edge, grad, pending, wanted, create_graph, producer=None):
     leaf = edge
     if grad.shape != leaf.shape:
         _shape_error(producer, grad, leaf.shape)
+    fresh = False  # whether `grad` is a new tensor that nothing else holds
+    if type(grad) is DeferredProduct and (wanted is not None or leaf._hooks
+                                          or leaf.grad is None):
+        grad, fresh = grad.materialize(), True
     if wanted is not None:
         wanted.take_leaf_grad(leaf, grad)
         return
     for hook in leaf._hooks or ():
         replaced = hook(grad)
         if replaced is not None:
-            grad = replaced
+            grad, fresh = replaced, False
     if leaf.grad is None:
         # Own the buffer: `grad` may be shared with other leaves (a + b hands the
         # same gradient to both), and optimizers or clipping change .grad in place.
-        leaf.grad = grad if create_graph else _own_copy(grad)
+        leaf.grad = grad if create_graph or fresh else _own_copy(grad)
     elif create_graph:
         leaf.grad = leaf.grad + grad
+    elif type(grad) is DeferredProduct:
+        grad.add_into(leaf.grad)
     else:
         leaf.grad.add_(grad.detach())
 
@@ -114,7 +121,10 @@ class _Pending(dict):
     inputs), so the first sum is a new tensor; that tensor is ours alone, and
     later contributions are added into it in place -- an RNN weight used at
     every time step collects T gradients into one buffer instead of T new
-    ones.  With create_graph the sums are recorded ops instead."""
+    ones.  A DeferredProduct (a weight's gradient h^T g, from a backward that ends in a
+    matrix product) is computed into a new tensor of ours when it comes first, and
+    summed in by the gemm itself (beta = 1) when the sum is ours already.  With
+    create_graph the sums are recorded ops instead."""
 
     def __init__(self):
         super().__init__()
@@ -125,7 +135,16 @@ class _Pending(dict):
         if slots is None:
             slots = self[node] = [None] * len(node.out_meta)
         current = slots[index]
-        if current is None:
+        if type(grad) is DeferredProduct:
+            if (node, index) in self.owned:
+                grad.add_into(current)
+                return
+            product = grad.materialize()
+            if current is not None:
+                product.add_(current)
+            slots[index] = product
+            self.owned.add((node, index))
+        elif current is None:
             slots[index] = grad
         elif create_graph:
             slots[index] = current + grad

@@ -49,13 +49,6 @@ class Function:
     def apply(cls, *args):
         """Run forward on `args`; record the op when grad mode is on and an input requires grad."""
         fn = cls.__new__(cls)
-        if active_profilers:
-            start = time.perf_counter()
-            result = fn.forward(*args)
-            for p in active_profilers:
-                p.add(cls.__name__, time.perf_counter() - start)
-        else:
-            result = fn.forward(*args)
         device = "cpu"
         record = False
         for a in args:
@@ -64,6 +57,17 @@ class Function:
                 if a.requires_grad:
                     record = grad_mode._enabled[0]
                     break
+        if not record:
+            # nothing will read what forward saves: under no_grad, in a backward pass
+            # (whose ops run unrecorded), on inputs that need no gradient
+            fn.recording = False
+        if active_profilers:
+            start = time.perf_counter()
+            result = fn.forward(*args)
+            for p in active_profilers:
+                p.add(cls.__name__, time.perf_counter() - start)
+        else:
+            result = fn.forward(*args)
         if fn.out_device is not None:  # a copy to another device
             device = fn.out_device
         if type(result) is tuple:
@@ -82,6 +86,7 @@ class Function:
         return out
 
     # Defaults of a recorded node, overridden per instance only when used.
+    recording = True   # False (set by apply) when the op will not be recorded
     saved = ()         # (tensor, its version when saved) pairs, from save_for_backward
     released = False
     out_hooks = None   # {output index: [hook, ...]}, from Tensor.register_hook
@@ -117,8 +122,10 @@ class Function:
     # ---- what forward keeps for backward --------------------------------
 
     def save_for_backward(self, *tensors):
-        """Keep input tensors for backward; an in-place change to one is detected."""
-        self.saved = tuple([(t, t._version[0]) for t in tensors])
+        """Keep input tensors for backward; an in-place change to one is detected.
+        (Nothing is kept when the op is not recorded.)"""
+        if self.recording:
+            self.saved = tuple([(t, t._version[0]) for t in tensors])
 
     @property
     def saved_tensors(self):

@@ -2,6 +2,7 @@
 (a matrix product added onto another tensor in the same gemm)."""
 import numpy as np
 
+from minigrad.autograd.deferred import matmul_grad
 from minigrad.autograd.function import Function
 from minigrad.ops.common import kernels, same_device, shape_str, unbroadcast
 
@@ -26,14 +27,21 @@ class MatMul(Function):
 
     def backward(self, g):
         a, b = self.saved_tensors
-        ga = unbroadcast(g @ b.mT, a.shape) if self.inputs[0] is not None else None
+        if self.inputs[0] is None:
+            ga = None
+        elif a.ndim == 2 and b.ndim == 2:
+            ga = matmul_grad(g, b.mT)
+        else:
+            ga = unbroadcast(g @ b.mT, a.shape)
         if self.inputs[1] is None:
             gb = None
         elif b.ndim == 2 and a.ndim > 2:
             # (..., m, k) @ (k, n), e.g. a Linear layer on (T, B, H): every row of every
             # batch meets the same b, so its gradient is ONE (k, rows) @ (rows, n) gemm
             # rather than a batch of small ones summed afterwards.
-            gb = a.reshape(-1, a.shape[-1]).mT @ g.reshape(-1, g.shape[-1])
+            gb = matmul_grad(a.reshape(-1, a.shape[-1]).mT, g.reshape(-1, g.shape[-1]))
+        elif a.ndim == 2 and b.ndim == 2:
+            gb = matmul_grad(a.mT, g)
         else:
             gb = unbroadcast(a.mT @ g, b.shape)
         return ga, gb
@@ -108,9 +116,9 @@ class AddMM(Function):
         if edges[0] is not None:
             gi = unbroadcast(g if self.beta == 1 else g * self.beta, self.input_shape)
         if edges[1] is not None:
-            g1 = ga @ (mat2 if self.transposed else mat2.mT)
+            g1 = matmul_grad(ga, mat2 if self.transposed else mat2.mT)
         if edges[2] is not None:
-            g2 = ga.mT @ mat1 if self.transposed else mat1.mT @ ga
+            g2 = matmul_grad(ga.mT, mat1) if self.transposed else matmul_grad(mat1.mT, ga)
         return (g1, g2) if self.input_shape is None else (gi, g1, g2)
 
 

@@ -65,6 +65,95 @@ def test_many_contributions_to_one_node_sum_correctly_without_aliasing():
     np.testing.assert_allclose(gb.numpy(), 3.0 * g.numpy())
 
 
+@pytest.fixture
+def cpu_kernel_calls(monkeypatch):
+    """The CPU table's binary and gemm calls while the test runs: (op or "gemm", out shape, beta)."""
+    from minigrad.backend import cpu
+    calls = []
+    binary, gemm = cpu.binary, cpu.gemm
+
+    def counting_binary(op, a, b, out=None):
+        result = binary(op, a, b, out=out)
+        calls.append((op, result.shape, None))
+        return result
+
+    def counting_gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None,
+                      builtin=False):
+        result = gemm(a, b, trans_a, trans_b, alpha, beta, out, builtin)
+        calls.append(("gemm", result.shape, beta if out is not None else 0.0))
+        return result
+    monkeypatch.setattr(cpu, "binary", counting_binary)
+    monkeypatch.setattr(cpu, "gemm", counting_gemm)
+    return calls
+
+
+def _steps(w_use, T=5, seed=0):
+    """A recurrent-style use of one weight: h_{t+1} = tanh(x_t + w_use(h_t)), T steps;
+    returns (xs, loss) with xs float64 leaves."""
+    rng = np.random.default_rng(seed)
+    xs = [mg.tensor(rng.standard_normal((3, 4)), requires_grad=True) for _ in range(T)]
+    h = mg.zeros(3, 4, dtype=mg.float64)
+    for x in xs:
+        h = (x + w_use(h)).tanh()
+    return xs, (h * h).sum()
+
+
+@pytest.mark.parametrize("use", ["shared view", "leaf matmul", "linear"])
+def test_weight_gradients_of_every_step_are_summed_by_the_gemm(use, cpu_kernel_calls):
+    # The weight's gradient gets one product h_t^T g_t per step.  The engine sums them with
+    # the gemm itself (beta = 1, DeferredProduct), never through a (4, 4) add; the result
+    # equals the same backward with the products computed first (create_graph=True).
+    rng = np.random.default_rng(1)
+    w = mg.tensor(rng.standard_normal((4, 4)) * 0.5, requires_grad=True)
+
+    def use_fn():  # a new graph each time: "shared view" transposes w once per graph
+        w_t = w.T
+        return {"shared view": lambda h: mg.addmm(mg.zeros(3, 4, dtype=mg.float64), h, w_t),
+                "leaf matmul": lambda h: h @ w,
+                "linear": lambda h: mg.nn.functional.linear(h, w)}[use]
+    xs, loss = _steps(use_fn())
+    del cpu_kernel_calls[:]
+    loss.backward()
+    weight_adds = [c for c in cpu_kernel_calls if c[0] == "add" and c[1] == (4, 4)]
+    accumulating = [c for c in cpu_kernel_calls if c[0] == "gemm" and c[2] == 1.0]
+    assert weight_adds == [] and len(accumulating) == 4   # T - 1 products summed in place
+    got = w.grad.numpy().copy()
+    w.grad = None
+    xs, loss = _steps(use_fn())
+    (want,) = grad(loss, (w,), create_graph=True)  # recorded: every product a Tensor
+    np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-12, atol=1e-14)
+    xs, loss = _steps(use_fn())
+    (again,) = grad(loss, (w,))                    # autograd.grad gets a Tensor too
+    np.testing.assert_allclose(again.numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_deferred_products_meet_hooks_shared_sums_and_odd_grads():
+    rng = np.random.default_rng(2)
+    w = mg.tensor(rng.standard_normal((4, 4)) * 0.5, requires_grad=True)
+    seen = []
+    w.register_hook(lambda g: seen.append(type(g).__name__))
+    _, loss = _steps(lambda h: h @ w)
+    loss.backward()
+    assert seen and set(seen) == {"Tensor"}             # a hook sees Tensors only
+    want = w.grad.numpy().copy()
+    # a .grad the gemm cannot write in place (a transposed view): summed by add_
+    w.grad = mg.zeros(4, 4, dtype=mg.float64).T
+    _, loss = _steps(lambda h: h @ w)
+    loss.backward()
+    np.testing.assert_allclose(w.grad.numpy(), want, rtol=1e-12)
+    # a node whose first gradient is shared (b's, through the add) and whose later ones
+    # are deferred products: the shared one must stay untouched
+    a = mg.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    b = mg.tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    u = a * 1.0
+    out = (u + b).sum() + (u @ w).sum() + (u @ w.T).sum()
+    out.backward()
+    np.testing.assert_allclose(b.grad.numpy(), np.ones((3, 4)))
+    ones = np.ones((3, 4))
+    np.testing.assert_allclose(a.grad.numpy(), ones + ones @ w.detach().numpy().T + ones @ w.detach().numpy(),
+                               rtol=1e-12)
+
+
 def test_long_chain_has_no_recursion_limit():
     x = mg.tensor([1.0], dtype=mg.float64, requires_grad=True)
     y = x
