@@ -154,6 +154,38 @@ def test_deferred_products_meet_hooks_shared_sums_and_odd_grads():
                                rtol=1e-12)
 
 
+def test_unrecorded_backward_runs_hot_products_as_bare_kernels(monkeypatch):
+    # Without create_graph nothing in backward is recorded: Mul's partials and the unary
+    # ops' derivatives call their kernels without an op around them (the op costs more
+    # than the kernel on small tensors).  With create_graph they are ops, and the
+    # second derivative still comes out right.
+    from minigrad.autograd.function import Function
+    applied = []
+    original = Function.apply.__func__
+
+    def counting_apply(cls, *args):
+        applied.append(cls.__name__)
+        return original(cls, *args)
+    x = mg.tensor([0.5, -1.0, 2.0], dtype=mg.float64, requires_grad=True)
+    w = mg.tensor([1.5, 0.25, -0.5], dtype=mg.float64, requires_grad=True)
+    y = ((x * w).tanh() * x.sigmoid()).sum()
+    monkeypatch.setattr(Function, "apply", classmethod(counting_apply))
+    y.backward()
+    assert not {"Mul", "UnaryGrad"} & set(applied), applied
+    monkeypatch.undo()
+    xv, wv = x.detach().numpy(), w.detach().numpy()
+    s = 1 / (1 + np.exp(-xv))
+    t = np.tanh(xv * wv)
+    np.testing.assert_allclose(w.grad.numpy(), (1 - t ** 2) * xv * s, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), (1 - t ** 2) * wv * s + t * s * (1 - s),
+                               rtol=1e-12)
+    (gx,) = grad((x.tanh() * x).sum(), (x,), create_graph=True)
+    (ggx,) = grad(gx.sum(), (x,))
+    t = np.tanh(xv)
+    np.testing.assert_allclose(ggx.numpy(), 2 * (1 - t ** 2) - 2 * t * (1 - t ** 2) * xv,
+                               rtol=1e-12)
+
+
 def test_long_chain_has_no_recursion_limit():
     x = mg.tensor([1.0], dtype=mg.float64, requires_grad=True)
     y = x
