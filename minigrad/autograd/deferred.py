@@ -24,8 +24,12 @@ class DeferredProduct:
         self.shape = (a.shape[0], b.shape[1])
 
     def materialize(self):
-        """a @ b as a new Tensor (which nothing else holds: the caller may own it)."""
-        return self.a @ self.b
+        """a @ b as a new Tensor (which nothing else holds: the caller may own it), by the
+        gemm alone: nothing records it, and a and b are matrices of one dtype and device."""
+        from minigrad.ops.common import kernels
+        from minigrad.tensor import Tensor
+        a = self.a
+        return Tensor._wrap(kernels(a).gemm(a._array, self.b._array), a.device)
 
     def add_into(self, total):
         """total += a @ b, by one gemm writing into `total` in place (a Tensor of the
