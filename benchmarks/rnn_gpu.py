@@ -20,7 +20,8 @@ MINIGRAD_CUDA=1 and a visible GPU (benchmarks/gpu_check.sh does both).
 --profile measures nothing: it records a few minigrad training steps per row with
 PyTorch's profiler (CUPTI sees every kernel in the process, minigrad's too) and prints
 the GPU time per kernel, and the GPU's busy share of the steps' wall time: far under
-100% means the step waits on launches and Python, not on the kernels.
+100% means the step waits on launches and Python, not on the kernels; then the host's
+time per function (cProfile) over the same steps.
 """
 import argparse
 import json
@@ -77,6 +78,17 @@ def profile_steps(step, label, steps=3):
           f"({100 * busy / wall:.0f}%), {len(kernels) / steps:.0f} kernels per step")
     print(prof.key_averages().table(sort_by="self_device_time_total", row_limit=12,
                                     max_name_column_width=70))
+    # the host's side: where the CPU spends a step (minigrad's C calls show as built-in
+    # methods; their time is launches, cuBLAS's host work and waits)
+    import cProfile
+    import pstats
+    host = cProfile.Profile()
+    host.enable()
+    for _ in range(steps):
+        step()
+    host.disable()
+    print(f"{label}: host time per function over {steps} steps (cProfile)")
+    pstats.Stats(host).sort_stats("tottime").print_stats(15)
 
 
 def main():
