@@ -386,6 +386,53 @@ def minimum(a, b):
     return _binary("minimum", a, b)
 
 
+class AddCMul(Function):
+    """out = input + value * t1 * t2 (PyTorch's addcmul), all three broadcast together: one
+    op where a recurrent step would record a product and a sum (an LSTM's c' = f c + i g).
+    d/dinput = 1,  d/dt1 = value * t2,  d/dt2 = value * t1."""
+
+    def forward(self, input, t1, t2, value):
+        self.save_for_backward(t1, t2)
+        self.shapes, self.value = (input._array.shape, t1._array.shape, t2._array.shape), value
+        k = kernels(input)
+        try:
+            product = k.binary("mul", t1._array, t2._array)
+            if value != 1:
+                k.binary_scalar("mul", product, value, out=product)
+            if product.shape == input._array.shape:  # the sum goes where the product is
+                return k.binary("add", input._array, product, out=product)
+            return k.binary("add", input._array, product)
+        except ValueError:
+            raise ValueError(f"addcmul: shapes {shape_str(input, t1, t2)} cannot be broadcast "
+                             f"together") from None
+
+    def backward(self, g):
+        t1, t2 = self.saved_tensors
+        wants_input, wants_t1, wants_t2 = self.inputs
+        s_input, s_t1, s_t2 = self.shapes
+        gv = g if self.value == 1 else g * self.value
+        return (None if wants_input is None else unbroadcast(g, s_input),
+                None if wants_t1 is None else unbroadcast(_grad_product(gv, t2), s_t1),
+                None if wants_t2 is None else unbroadcast(_grad_product(gv, t1), s_t2))
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """input + value * tensor1 * tensor2, broadcasting (PyTorch's addcmul): tensors of one
+    dtype and device; value a Python number."""
+    tensors = (input, tensor1, tensor2)
+    if not all(isinstance(t, Tensor) for t in tensors):
+        raise TypeError("addcmul: input, tensor1 and tensor2 must be Tensors, got "
+                        + ", ".join(type(t).__name__ for t in tensors))
+    if not is_scalar(value):
+        raise TypeError(f"addcmul: value must be a number, got {type(value).__name__}")
+    if not (input.dtype == tensor1.dtype == tensor2.dtype):
+        raise TypeError(f"addcmul: expected one dtype, got {input.dtype}, {tensor1.dtype} and "
+                        f"{tensor2.dtype}")
+    if not (input.device is tensor1.device is tensor2.device):
+        same_device("addcmul", *tensors)
+    return AddCMul.apply(input, tensor1, tensor2, value)
+
+
 # ---- comparisons: 1/0 in the operands' dtype, never differentiable ----------------------
 
 

@@ -131,6 +131,33 @@ def test_addmm_beta_zero_ignores_input_and_bad_shapes_are_named():
         mg.addmm(leaf(5), a, leaf(3, 5))
 
 
+@pytest.mark.parametrize("shapes", [((3, 4), (3, 4), (3, 4)), ((4,), (3, 4), (3, 1)),
+                                    ((3, 4), (4,), ()), ((2, 3, 4), (3, 4), (2, 1, 4))], ids=str)
+@pytest.mark.parametrize("value", [1, -0.5])
+def test_addcmul(shapes, value):
+    c, a, b = leaf(*shapes[0]), leaf(*shapes[1], seed=2), leaf(*shapes[2], seed=3)
+    fn = lambda c, a, b: mg.addcmul(c, a, b, value=value)  # noqa: E731
+    assert gradcheck(fn, (c, a, b))
+    assert gradgradcheck(fn, (c, a, b))
+    expected = c.detach().numpy() + value * a.detach().numpy() * b.detach().numpy()
+    np.testing.assert_allclose(fn(c, a, b).detach().numpy(), expected, rtol=1e-12)
+    np.testing.assert_allclose(c.addcmul(a, b, value=value).detach().numpy(), expected,
+                               rtol=1e-12)
+
+
+def test_addcmul_bad_arguments_are_named():
+    a = leaf(3, 4)
+    with pytest.raises(ValueError, match=r"addcmul: shapes \[3, 4\] and \[2\] and \[3, 4\] "
+                                         r"cannot be broadcast"):
+        mg.addcmul(a, leaf(2), a)
+    with pytest.raises(TypeError, match="addcmul: expected one dtype"):
+        mg.addcmul(a, a, a.detach().to(mg.float32))
+    with pytest.raises(TypeError, match="addcmul: input, tensor1 and tensor2 must be Tensors"):
+        mg.addcmul(a, a, 2.0)
+    with pytest.raises(TypeError, match="addcmul: value must be a number"):
+        mg.addcmul(a, a, a, value=a)
+
+
 def test_shape_ops():
     x = leaf(2, 3, 4)
     for fn in [lambda x: x.reshape(6, 4), lambda x: x.view(-1), lambda x: x.transpose(0, 2),
