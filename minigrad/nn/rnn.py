@@ -111,10 +111,36 @@ def gru_split(gates):
 
 
 def gru_step(gi_rz, gi_n, h, w_hh_t, b_hh):
-    """gi split by gru_split (a layer splits every step's at once, before its loop)."""
+    """One step from gi = x W_ih^T + b_ih split by gru_split (GRUCell's step)."""
     gh_rz, gh_n = gru_split(_affine(h, w_hh_t, b_hh))
-    r, z = (gi_rz + gh_rz).sigmoid().chunk(2, -1)  # r and z side by side: one sigmoid
-    n = (gi_n + r * gh_n).tanh()
+    return _gru_update(gi_rz + gh_rz, gi_n, gh_n, h)
+
+
+def gru_fold(gi, b_hh):
+    """A GRU layer's input side of every step, (T, B, 3H) gi = x W_ih^T + b_ih, arranged
+    once per sequence so that each step needs one addmm (gru_step_folded): returns
+    gx = [gi_rz + b_hr, b_hz | b_hn] (T, B, 3H) and gi_n (T, B, H).  Added to h W_hh^T, gx
+    gives the r and z pre-activations and W_hn h + b_hn side by side."""
+    gi_rz, gi_n = gru_split(gi)
+    if b_hh is None:
+        b_n = zeros(*gi_n.shape, dtype=gi.dtype, device=gi.device)
+    else:
+        b_rz, b_n = gru_split(b_hh)
+        gi_rz, b_n = gi_rz + b_rz, b_n.expand(gi_n.shape)
+    return cat([gi_rz, b_n], -1), gi_n
+
+
+def gru_step_folded(gx, gi_n, h, w_hh_t):
+    """One step of a GRU layer, from gx and gi_n of gru_fold."""
+    rz, gh_n = gru_split(addmm(gx, h, w_hh_t))
+    return _gru_update(rz, gi_n, gh_n, h)
+
+
+def _gru_update(rz, gi_n, gh_n, h):
+    """h' from the r and z pre-activations rz (B, 2H), gi_n = W_in x + b_in and
+    gh_n = W_hn h + b_hn (B, H)."""
+    r, z = rz.sigmoid().chunk(2, -1)  # r and z side by side: one sigmoid
+    n = addcmul(gi_n, r, gh_n).tanh()  # tanh(gi_n + r gh_n)
     # (1 - z) * n + z * h, written as a step from n toward h, n + z (h - n): 2 ops instead
     # of 4 (each op recorded costs more time than its arithmetic at these sizes).
     return addcmul(n, z, h - n)
@@ -473,17 +499,17 @@ class RNNBase(Module):
             # rather than b_hh at every step (GRU's n gate needs b_hn apart: r multiplies it).
             b_ih, b_hh = (b_hh if b_ih is None else b_ih + b_hh), None
         # The input projection of every step at once, then one view per step (unbind: its
-        # backward stacks the steps' gradients in one buffer); GRU's split into its two
-        # parts once here rather than at every step.
+        # backward stacks the steps' gradients in one buffer); GRU's arranged for its steps
+        # (gru_fold) once here rather than at every step.
         gi = F.linear(x, w_ih, b_ih)
-        gi = list(zip(*(part.unbind(0) for part in gru_split(gi)))) if self.mode == "GRU" \
-            else gi.unbind(0)
+        gi = list(zip(*(part.unbind(0) for part in gru_fold(gi, b_hh)))) \
+            if self.mode == "GRU" else gi.unbind(0)
         ys = [None] * x.shape[0]
         for t in steps:
             if self.mode == "LSTM":
                 h_new, c_new = lstm_step(gi[t], h, c, w_hh_t, b_hh, w_hr_t)
             elif self.mode == "GRU":
-                h_new, c_new = gru_step(*gi[t], h, w_hh_t, b_hh), None
+                h_new, c_new = gru_step_folded(*gi[t], h, w_hh_t), None
             else:
                 nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
                 h_new, c_new = rnn_step(gi[t], h, w_hh_t, b_hh, nonlinearity), None

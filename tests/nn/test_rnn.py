@@ -275,6 +275,21 @@ def test_fused_layer_is_one_op_on_the_tape():
     assert [n.name for n in tape].count("FusedRNNLayer") == 2
 
 
+@pytest.mark.parametrize("mode, per_step", [("LSTM", 10), ("GRU", 8), ("RNN_TANH", 2)])
+def test_composed_layer_records_few_ops_per_step(mode, per_step):
+    # What the composed layers cost is mostly the ops they record: each step's ops are
+    # listed in nn/rnn.py (lstm_step, gru_step_folded, rnn_step), everything else is
+    # recorded once per sequence, whatever its length.
+    cls = {"LSTM": nn.LSTM, "GRU": nn.GRU, "RNN_TANH": nn.RNN}[mode]
+    layer = cls(3, 4, impl="composed")
+    counts = []
+    for steps in (5, 9):
+        with mg.autograd.Tape() as tape:
+            layer(mg.randn(steps, 2, 3))
+        counts.append(len(tape))
+    assert (counts[1] - counts[0]) / 4 == per_step, counts
+
+
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_float32_matches_torch(mode):
     torch = pytest.importorskip("torch")
