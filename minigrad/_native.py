@@ -1,25 +1,32 @@
 """The compiled C core (``minigrad._C``) and the one place its status codes become exceptions."""
 import os
 
-# OpenMP threads that spin after a parallel loop fight OpenBLAS's own spinning
-# threads for the cores: on a 2-core machine an OpenMP loop right after a BLAS
-# call was seen to stall for ~20 ms.  Sleeping waits avoid that; the variable is
-# read once, when libgomp loads with _C, and a user's own setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-# OpenBLAS's own workers spin after each call too; a short timeout (2^4 cycles)
-# hands the core back to our OpenMP threads (2-thread LSTM training 0.82x -> 1.02x
-# of PyTorch, measured).  Read when the library loads, below.
-os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
+# Two settings for the libraries _C loads, each read once, when its library loads:
+# - OpenMP threads that spin after a parallel loop fight OpenBLAS's own spinning
+#   threads for the cores: on a 2-core machine an OpenMP loop right after a BLAS
+#   call was seen to stall for ~20 ms.  Sleeping waits (libgomp) avoid that.
+# - OpenBLAS's own workers spin after each call too; a short timeout (2^4 cycles)
+#   hands the core back to our OpenMP threads (2-thread LSTM training 0.82x -> 1.02x
+#   of PyTorch, measured).
+# A user's own setting wins.  Ours are taken out of the environment again once the
+# libraries are loaded: a library loaded later (PyTorch brings its own libgomp) or a
+# child process would read them too -- PyTorch's LSTM ran 4x slower at 2 threads
+# with passive waits.
+_LOAD_SETTINGS = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
+_ours = [name for name in _LOAD_SETTINGS if name not in os.environ]
+os.environ.update({name: _LOAD_SETTINGS[name] for name in _ours})
 try:
-    # The scipy-openblas32 wheel's library must be loaded before _C, which links
-    # to it: an editable install keeps _C in the source tree, where the rpath
-    # baked into it cannot reach site-packages.
-    import scipy_openblas32  # noqa: F401
-except ImportError:  # a build without that BLAS does not need it
-    pass
-
-from minigrad._C import ffi, lib  # noqa: E402
+    try:
+        # The scipy-openblas32 wheel's library must be loaded before _C, which links
+        # to it: an editable install keeps _C in the source tree, where the rpath
+        # baked into it cannot reach site-packages.
+        import scipy_openblas32  # noqa: F401
+    except ImportError:  # a build without that BLAS does not need it
+        pass
+    from minigrad._C import ffi, lib
+finally:
+    for name in _ours:
+        os.environ.pop(name, None)
 
 __all__ = ["ffi", "lib", "KernelError", "check"]
 

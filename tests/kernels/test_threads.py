@@ -61,3 +61,23 @@ def test_fma_peak_probe_counts_its_flops():
     assert lib.mg_fma_peak_probe(-1, 1, flops) == lib.MG_ERR_SIZE
     assert lib.mg_fma_peak_probe(10, 0, flops) == lib.MG_ERR_SIZE
     assert lib.mg_fma_peak_probe(10, 1, ffi.NULL) == lib.MG_ERR_NULL
+
+
+@pytest.mark.parametrize("user_setting", [None, "ACTIVE"])
+def test_load_settings_do_not_leak_into_the_environment(user_setting):
+    # minigrad sets OMP_WAIT_POLICY and OPENBLAS_THREAD_TIMEOUT for the libraries it loads,
+    # then takes them out again: PyTorch's own libgomp, loaded later, or a child process
+    # would otherwise read them (PyTorch's 2-thread LSTM ran 4x slower with passive waits).
+    # A user's own setting is left as it was.
+    import os
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")}
+    if user_setting is not None:
+        env["OMP_WAIT_POLICY"] = user_setting
+    code = ("import os, minigrad; "
+            "print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('OPENBLAS_THREAD_TIMEOUT'))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == [str(user_setting), "None"]
