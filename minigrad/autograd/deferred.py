@@ -5,7 +5,7 @@ product such as h_t^T @ g_t, and the engine sums them.  Computed first and then
 added, every step writes a new (in, out) buffer with a gemm and then reads it again
 to add it into the sum.  Handed over as a DeferredProduct, the product is summed in
 by the gemm itself (C += A @ B: the gemm's beta = 1), with no buffer in between:
-in the composed LSTM's backward that takes about a tenth off each step.
+in the composed LSTM's backward that takes about 5% off each step.
 
 Backward functions return one (through `matmul_grad`) only when the backward pass is
 not recorded: with create_graph=True every gradient must be a Tensor made by

@@ -67,7 +67,8 @@ def test_many_contributions_to_one_node_sum_correctly_without_aliasing():
 
 @pytest.fixture
 def cpu_kernel_calls(monkeypatch):
-    """The CPU table's binary and gemm calls while the test runs: (op or "gemm", out shape, beta)."""
+    """The CPU table's binary and gemm calls while the test runs:
+    (op or "gemm", out shape, beta)."""
     from minigrad.backend import cpu
     calls = []
     binary, gemm = cpu.binary, cpu.gemm
@@ -150,8 +151,8 @@ def test_deferred_products_meet_hooks_shared_sums_and_odd_grads():
     out.backward()
     np.testing.assert_allclose(b.grad.numpy(), np.ones((3, 4)))
     ones = np.ones((3, 4))
-    np.testing.assert_allclose(a.grad.numpy(), ones + ones @ w.detach().numpy().T + ones @ w.detach().numpy(),
-                               rtol=1e-12)
+    wv = w.detach().numpy()
+    np.testing.assert_allclose(a.grad.numpy(), ones + ones @ wv.T + ones @ wv, rtol=1e-12)
 
 
 def test_unrecorded_backward_runs_hot_products_as_bare_kernels(monkeypatch):
