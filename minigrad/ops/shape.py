@@ -7,8 +7,10 @@ no element is touched.  When data must move (cat, clone, contiguous, a reshape
 that cannot be a view) the strided-copy kernel moves it.  Allocation and views
 go through the tensor's kernel table, so these ops serve every device.
 """
+from minigrad.autograd import grad_mode
 from minigrad.autograd.function import Function
 from minigrad.ops.common import kernels, normalize_dim, same_device, shape_str
+from minigrad.tensor import Tensor
 
 
 def _shape_arg(shape, op):
@@ -294,7 +296,7 @@ class Split(Function):
     is_view = True
 
     def forward(self, x, dim, sizes, keepdim):
-        self.dim, self.sizes, self.keepdim = dim, sizes, keepdim
+        self.dim, self.sizes, self.keepdim, self.in_shape = dim, sizes, keepdim, x.shape
         array, lead = x._array, (slice(None),) * dim
         pieces, start = [], 0
         for size in sizes:
@@ -307,7 +309,12 @@ class Split(Function):
         from minigrad.creation import zeros
         filled = [zeros(*piece_shape, dtype=dtype, device=self.device) if g is None else g
                   for g, (piece_shape, dtype) in zip(grads, self.out_meta)]
-        return (Cat if self.keepdim else Stack).apply(self.dim, not self.keepdim, *filled)
+        if grad_mode._enabled[0]:  # create_graph: an op, differentiable again
+            return (Cat if self.keepdim else Stack).apply(self.dim, not self.keepdim, *filled)
+        # nothing records this backward: the join kernel alone (as in elementwise.py)
+        k, first = kernels(filled[0]), filled[0]
+        return Tensor._wrap(k.cat_into([g._array for g in filled], self.dim, not self.keepdim,
+                                       k.empty(self.in_shape, first.dtype)), first.device)
 
 
 def split(x, split_size_or_sections, dim=0):
