@@ -24,11 +24,11 @@ import time
 THREAD_ENV_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                    "MINIGRAD_NUM_THREADS")
 
-# numpy and minigrad each load their own OpenBLAS, whose worker threads spin after a
-# call.  minigrad sets a short spin (OPENBLAS_THREAD_TIMEOUT=4, minigrad/_native.py) for
-# its own copy, but numpy's, loaded first, would keep the default and spin through
-# minigrad's next call: at 2 threads a 256x256 gemm measured 4.2 GFLOP/s instead of
-# 190.  Set before numpy loads, both copies share the same short spin.
+# numpy loads its own OpenBLAS, whose worker threads spin after a call (minigrad keeps
+# its copy to one thread and shares products among its OpenMP threads).  numpy's, with
+# the default spin, would spin through minigrad's next call: at 2 threads a 256x256
+# gemm once measured 4.2 GFLOP/s instead of 190.  Set before numpy loads, its threads
+# sleep right after each of numpy's calls (the test oracles' only ones).
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 

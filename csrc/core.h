@@ -13,13 +13,14 @@
 #include "check.h" /* MG_CHECK, MG_MAX_DIMS, dtype and shape checks (shared with CUDA) */
 #include "minigrad.h"
 
-/* Loops shorter than this (elements of work) stay serial: waking the team costs
- * more than it saves.  The threads sleep between regions (OMP_WAIT_POLICY=PASSIVE,
- * see minigrad/_native.py), and waking one took about 60 us on the 2-core
- * machines we measure on: a float32 add of 32K elements ran in 6 us on one
- * thread and 67 us on two; two threads start to win at about 512K.  It is a
- * variable (runtime.c, mg_set_parallel_min_work) so that tests can split
- * moderate arrays across threads. */
+/* Loops shorter than this (elements of work) stay serial: starting the team
+ * costs more than it saves.  A sleeping thread took about 60 us to wake on the
+ * 2-core machines we measure on (a float32 add of 32K elements: 6 us on one
+ * thread, 67 us on two), which set this at 512K.  The team now spins a while
+ * between regions (GOMP_SPINCOUNT, minigrad/_native.py), and lower limits
+ * (32K, 128K) still measured no faster: composed LSTM training at 2 threads
+ * within 3% either way.  It is a variable (runtime.c, mg_set_parallel_min_work)
+ * so that tests can split moderate arrays across threads. */
 extern int64_t mg_parallel_min_work;
 #define MG_OMP_MIN_WORK mg_parallel_min_work
 /* Elements of work per range that MG_PARALLEL_RANGES hands a thread: big

@@ -175,10 +175,10 @@ int mg_gemm_packed(const struct mg_packed *pb, int trans_a, int64_t m, const voi
  *              111-117; up to 512 x 512 x 512, 174-185 / 167-181.  B read
  *              transposed (x W^T, a Linear layer's forward): (32 x 128)
  *              (512 x 128)^T 134 / 103, (64 x 784) (256 x 784)^T 170 / 138;
- *   2 threads: ours (one thread) wins up to m n k = 4M with B as stored (8M
- *              is a toss-up: 32 x 256 x 1024 measured 102 against 123 us, then
- *              0.94x numpy), 2M with B transposed (32 x 128 x 512: 130 / 88; at
- *              8M, 137 / 153), OpenBLAS's two threads beyond;
+ *   several threads: mg_gemm asks for each thread's band of a product
+ *              (gemm.c), so the limits are one thread's.  32 x 256 x 1024 in
+ *              all three layouts: 127-141 us on one thread, 76-83 us shared by
+ *              two (OpenBLAS's two threads had not gained on one);
  *   m < 16 (a single row block: nothing reused), a partial last panel that
  *   wastes much of its width (n = 65: 78 / 104), and products under 512K
  *   multiply-adds (64 x 64 x 64: 2.96 against 2.72 us) go to BLAS;
@@ -208,7 +208,6 @@ int mg_gemm_inplace_suits(int dtype, int trans_b, int64_t m, int64_t n, int64_t 
     const int64_t nr = dtype == MG_FLOAT32 ? kernel_nr_f32(MG_PACKED_AVX512)
                                            : kernel_nr_f64(MG_PACKED_AVX512);
     if (n % nr != 0 && n < 8 * nr) return 0; /* the padding would cost over 1/8 */
-    if (mg_get_num_threads() > 1) return work <= (double)(trans_b ? 1 << 21 : 1 << 22);
     const double a_slice = (double)m * (double)(k < PK_KC_INPLACE ? k : PK_KC_INPLACE) *
                            (double)mg_dtype_size(dtype);
     return work <= (double)(1 << 25) && a_slice <= (double)(1 << 20);

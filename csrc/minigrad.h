@@ -66,9 +66,13 @@ const char *mg_status_string(int status);
 
 /* ---- build and threads (runtime.c) ------------------------------------- */
 
-/* One knob for OpenMP and BLAS threads; n < 1 is clamped to 1. */
+/* One knob for every thread the core runs; n < 1 is clamped to 1.  With OpenMP,
+ * n OpenMP threads and BLAS kept to one (mg_gemm shares products among the
+ * OpenMP threads itself); without, n BLAS threads. */
 void mg_set_num_threads(int n);
 int mg_get_num_threads(void);
+/* BLAS's own thread count (0 in a build without BLAS). */
+int mg_get_blas_num_threads(void);
 /* Loops with less work than this (elements; default 2^19) run on one thread:
  * waking sleeping threads costs more.  Values < 1 are clamped to 1. */
 void mg_set_parallel_min_work(int64_t work);
@@ -310,10 +314,10 @@ int mg_gemm_inplace(int dtype, int kernel, int trans_a, int trans_b, int64_t m, 
 
 /* Whether mg_gemm sends C = op(A) op(B) (dtype, trans_b, m, n, k; alpha = 1)
  * to mg_gemm_inplace instead of BLAS: small products, where BLAS's copies of
- * A and B cost as much as the arithmetic, on CPUs with AVX-512 (the limit on
- * m n k is lower when several threads are set: OpenBLAS's threads win beyond;
- * gemm_packed.c has the measured limits).  MINIGRAD_SMALL_GEMM=0 in the
- * environment turns it off. */
+ * A and B cost as much as the arithmetic, on CPUs with AVX-512 (gemm_packed.c
+ * has the measured limits).  With several threads mg_gemm asks for each
+ * thread's part of a product.  MINIGRAD_SMALL_GEMM=0 in the environment turns
+ * it off. */
 int mg_gemm_inplace_suits(int dtype, int trans_b, int64_t m, int64_t n, int64_t k);
 
 /* ---- measuring the CPU (fma_peak.c) ------------------------------------- */

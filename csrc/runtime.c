@@ -20,14 +20,19 @@ const char *mg_status_string(int status) {
     }
 }
 
-/* OpenMP and BLAS thread pools are separate; setting both from one call keeps
- * them from oversubscribing the cores. */
+/* One pool of threads runs everything.  With OpenMP, BLAS stays on one
+ * thread and mg_gemm shares products among the OpenMP team itself (gemm.c):
+ * BLAS's own workers and ours would otherwise compete for the cores, and
+ * each pool's threads wake slowly when the other's have been running.
+ * Without OpenMP, BLAS's threads are the only ones. */
 void mg_set_num_threads(int n) {
     if (n < 1) n = 1;
 #ifdef _OPENMP
     omp_set_num_threads(n);
-#endif
 #ifdef MG_USE_BLAS
+    MG_BLAS(openblas_set_num_threads)(1);
+#endif
+#elif defined(MG_USE_BLAS)
     MG_BLAS(openblas_set_num_threads)(n);
 #endif
 }
@@ -38,6 +43,14 @@ int64_t mg_parallel_min_work = 1 << 19;
 void mg_set_parallel_min_work(int64_t work) { mg_parallel_min_work = work < 1 ? 1 : work; }
 
 int64_t mg_get_parallel_min_work(void) { return mg_parallel_min_work; }
+
+int mg_get_blas_num_threads(void) {
+#ifdef MG_USE_BLAS
+    return MG_BLAS(openblas_get_num_threads)();
+#else
+    return 0;
+#endif
+}
 
 int mg_get_num_threads(void) {
 #ifdef _OPENMP

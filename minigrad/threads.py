@@ -37,5 +37,6 @@ def get_parallel_min_work():
 
 
 # MINIGRAD_NUM_THREADS sets the knob at import, like OMP_NUM_THREADS does for OpenMP alone.
-if os.environ.get("MINIGRAD_NUM_THREADS"):
-    set_num_threads(os.environ["MINIGRAD_NUM_THREADS"])
+# Without it the knob is set to OpenMP's own count, which also keeps BLAS to one
+# thread in an OpenMP build (products are shared among OpenMP's threads: gemm.c).
+set_num_threads(os.environ.get("MINIGRAD_NUM_THREADS") or get_num_threads())

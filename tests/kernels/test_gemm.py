@@ -152,6 +152,34 @@ def test_many_small_problems(builtin, dtype, threads):
     assert_gemm_close(cpu.gemm(a, b2, trans_b=True, builtin=builtin), a, b2, False, True)
 
 
+# Products of at least 2**19 multiply-adds, which mg_gemm shares among its threads in bands
+# of C's rows (whole multiples of 8) when C is taller than wide, else of its columns (of 32):
+# partial last bands, and more threads than bands (13 x 33: two of each).
+SHARED_SIZES = [(1000, 24, 40), (9, 2000, 50), (37, 70, 300), (300, 1025, 8), (13, 33, 2000)]
+
+
+@pytest.mark.parametrize("team", [2, 3])
+@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+def test_products_shared_among_threads(team, trans_a, trans_b, dtype, thread_knobs):
+    import minigrad
+    minigrad.set_num_threads(team)
+    for i, (m, n, k) in enumerate(SHARED_SIZES):
+        assert m * n * k >= 1 << 19
+        # views into wider buffers: leading dimensions past the matrices' widths
+        a_wide = stored((m, k + 3) if not trans_a else (m + 3, k), trans_a, dtype, i)
+        b_wide = stored((k + 5, n) if trans_b else (k, n + 5), trans_b, dtype, i + 1)
+        a, b = a_wide[:, :(m if trans_a else k)], b_wide[:, :(k if trans_b else n)]
+        for alpha, beta in [(1.0, 0.0), (1.0, 1.0), (0.5, -2.0)]:
+            c0 = randn((m, n), dtype, i + 2)
+            got = cpu.gemm(a, b, trans_a, trans_b, alpha=alpha, beta=beta, out=c0.copy())
+            assert_gemm_close(got, a, b, trans_a, trans_b, alpha, beta, c0)
+        # batches of fewer products than threads (each one shared), and of more
+        for batch in (2, 4):
+            a3 = stored((m, k), trans_a, dtype, i + 3, batch=batch)
+            got = cpu.gemm(a3, b, trans_a, trans_b)
+            assert_gemm_close(got, a3, np.broadcast_to(b, (batch,) + b.shape), trans_a, trans_b)
+
+
 @pytest.mark.parametrize("builtin", [False, True], ids=["blas", "builtin"])
 def test_gemm_reads_views_in_place_or_copies(builtin, dtype):
     base = randn((40, 70), dtype, 1)

@@ -19,6 +19,18 @@ def test_thread_count(thread_knobs):
         minigrad.set_num_threads(0)
 
 
+def test_blas_is_kept_to_one_thread_beside_openmp(thread_knobs):
+    # One pool of threads: in an OpenMP build mg_gemm shares products among OpenMP's
+    # threads and BLAS runs each part on one; without OpenMP BLAS's threads are the pool.
+    # (Checked first as imported: minigrad sets the knob when it loads.)
+    openmp, blas = minigrad.BUILD_INFO["openmp"] == "1", minigrad.BUILD_INFO["blas"] != "none"
+    for n in (None, 2, 1, 3):
+        if n is not None:
+            minigrad.set_num_threads(n)
+        want = (1 if openmp else (n or minigrad.get_num_threads())) if blas else 0
+        assert lib.mg_get_blas_num_threads() == want, n
+
+
 def test_parallel_min_work(thread_knobs):
     # the default: waking sleeping threads costs more than small loops take
     assert minigrad.threads.get_parallel_min_work() == 1 << 19
@@ -63,21 +75,22 @@ def test_fma_peak_probe_counts_its_flops():
     assert lib.mg_fma_peak_probe(10, 1, ffi.NULL) == lib.MG_ERR_NULL
 
 
-@pytest.mark.parametrize("user_setting", [None, "ACTIVE"])
+@pytest.mark.parametrize("user_setting", [None, ("OMP_WAIT_POLICY", "PASSIVE"),
+                                          ("GOMP_SPINCOUNT", "0")])
 def test_load_settings_do_not_leak_into_the_environment(user_setting):
-    # minigrad sets OMP_WAIT_POLICY and OPENBLAS_THREAD_TIMEOUT for the libraries it loads,
-    # then takes them out again: PyTorch's own libgomp, loaded later, or a child process
-    # would otherwise read them (PyTorch's 2-thread LSTM ran 4x slower with passive waits).
-    # A user's own setting is left as it was.
+    # minigrad sets GOMP_SPINCOUNT for the OpenMP runtime it loads, then takes it out
+    # again: PyTorch's own libgomp, loaded later, or a child process would otherwise
+    # read it.  A user's own wait policy or spin count is left as it was (and ours is
+    # not added beside it: GOMP_SPINCOUNT would override a user's OMP_WAIT_POLICY).
     import os
     import subprocess
     import sys
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")}
+    names = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+    env = {k: v for k, v in os.environ.items() if k not in names}
     if user_setting is not None:
-        env["OMP_WAIT_POLICY"] = user_setting
-    code = ("import os, minigrad; "
-            "print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('OPENBLAS_THREAD_TIMEOUT'))")
+        env[user_setting[0]] = user_setting[1]
+    code = "import os, minigrad; print(*(os.environ.get(n) for n in %r))" % (names,)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True)
-    assert out.stdout.split() == [str(user_setting), "None"]
+    expected = [str(env.get(name)) for name in names]
+    assert out.stdout.split() == expected
