@@ -14,13 +14,15 @@
 #include "minigrad.h"
 
 /* Loops shorter than this (elements of work) stay serial: starting the team
- * costs more than it saves.  A sleeping thread took about 60 us to wake on the
- * 2-core machines we measure on (a float32 add of 32K elements: 6 us on one
- * thread, 67 us on two), which set this at 512K.  The team now spins a while
- * between regions (GOMP_SPINCOUNT, minigrad/_native.py), and lower limits
- * (32K, 128K) still measured no faster: composed LSTM training at 2 threads
- * within 3% either way.  It is a variable (runtime.c, mg_set_parallel_min_work)
- * so that tests can split moderate arrays across threads. */
+ * costs more than it saves.  While OpenMP's threads slept between regions, one
+ * took about 60 us to wake on the 2-core machines we measure on (a float32 add
+ * of 32K elements: 6 us on one thread, 67 us on two), which set this at 512K.
+ * The team now spins a while between regions (GOMP_SPINCOUNT,
+ * minigrad/_native.py), and 64K measured better at 2 threads (in-process A/B,
+ * training step, against 512K): composed LSTM -4 to -5% at all three benchmark
+ * sizes (its (64, 2048) gate arrays at H = 512 are now split), fused LSTM at
+ * H = 256 -9%, the others within 1%.  It is a variable (runtime.c,
+ * mg_set_parallel_min_work) so that tests can split moderate arrays. */
 extern int64_t mg_parallel_min_work;
 #define MG_OMP_MIN_WORK mg_parallel_min_work
 /* Elements of work per range that MG_PARALLEL_RANGES hands a thread: big

@@ -73,8 +73,8 @@ void mg_set_num_threads(int n);
 int mg_get_num_threads(void);
 /* BLAS's own thread count (0 in a build without BLAS). */
 int mg_get_blas_num_threads(void);
-/* Loops with less work than this (elements; default 2^19) run on one thread:
- * waking sleeping threads costs more.  Values < 1 are clamped to 1. */
+/* Loops with less work than this (elements; default 2^16) run on one thread:
+ * starting the team costs more.  Values < 1 are clamped to 1. */
 void mg_set_parallel_min_work(int64_t work);
 int64_t mg_get_parallel_min_work(void);
 /* "blas=scipy-openblas openmp=1 cuda=0 simd=avx2" style description. */

@@ -38,7 +38,7 @@ void mg_set_num_threads(int n) {
 }
 
 /* (core.h: why this size) */
-int64_t mg_parallel_min_work = 1 << 19;
+int64_t mg_parallel_min_work = 1 << 16;
 
 void mg_set_parallel_min_work(int64_t work) { mg_parallel_min_work = work < 1 ? 1 : work; }
 

@@ -22,11 +22,12 @@ def get_num_threads():
 
 
 def set_parallel_min_work(work):
-    """Kernel loops with less work than `work` elements run on one thread (default 2**19).
+    """Kernel loops with less work than `work` elements run on one thread (default 2**16).
 
-    OpenMP's threads sleep between loops, and waking them costs tens of microseconds
-    (about 60 us measured on a 2-core VM): below the threshold one thread finishes first.
-    Lower it on machines whose threads wake faster; tests lower it so that moderate
+    Below it, one thread finishes before a team would have started (csrc/core.h has the
+    measurements).  Raise it where threads are slow to start -- with
+    OMP_WAIT_POLICY=PASSIVE they sleep between loops, and waking one cost about 60 us on
+    a 2-core VM -- lower it where they start faster; tests lower it so that moderate
     arrays are split across threads."""
     lib.mg_set_parallel_min_work(_positive(work, "set_parallel_min_work", "element count"))
 

@@ -32,8 +32,8 @@ def test_blas_is_kept_to_one_thread_beside_openmp(thread_knobs):
 
 
 def test_parallel_min_work(thread_knobs):
-    # the default: waking sleeping threads costs more than small loops take
-    assert minigrad.threads.get_parallel_min_work() == 1 << 19
+    # the default: starting the team costs more than small loops take
+    assert minigrad.threads.get_parallel_min_work() == 1 << 16
     minigrad.threads.set_parallel_min_work(1000)
     assert minigrad.threads.get_parallel_min_work() == 1000
     with pytest.raises(ValueError, match="set_parallel_min_work"):
