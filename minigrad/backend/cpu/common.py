@@ -9,6 +9,7 @@ and turns a bad status into a KernelError naming the kernel and the sizes.
 import numpy as np
 
 from minigrad._native import check, ffi, lib
+from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.shared.c_args import ONE_STRIDE as _ONE_STRIDE
 # The dtype codes and checks are the same on every device (backend/shared/checks.py);
 # the CPU wrappers import them from here, beside the host pointers.
@@ -126,4 +127,4 @@ def contiguous(arr):
         return arr
     if not _walkable(arr):
         return np.array(arr, order="C", copy=True)
-    return copy_into(arr, np.empty(arr.shape, arr.dtype))
+    return copy_into(arr, empty(arr.shape, arr.dtype))

@@ -4,7 +4,8 @@ Ops allocate and make views through the table of their tensor's device, so
 that one op serves every device; on the CPU these are numpy's own (no copy,
 no arithmetic) and the transfers are identities:
 
-    empty(shape, dtype)          numpy.empty
+    empty(shape, dtype)          numpy.empty (large arrays: from a cache of freed
+                                 buffers, host_cache.py)
     broadcast_to(arr, shape)     numpy.broadcast_to (a read-only view)
     reshape_view(arr, shape)     a view of arr in `shape`, or None when the
                                  strides need a copy
@@ -14,9 +15,10 @@ no arithmetic) and the transfers are identities:
 """
 import numpy as np
 
+from minigrad.backend.cpu.host_cache import empty
+
 __all__ = ["empty", "broadcast_to", "reshape_view", "to_device", "to_host", "synchronize"]
 
-empty = np.empty
 broadcast_to = np.broadcast_to
 
 

@@ -27,6 +27,7 @@ come from caches.
 import numpy as np
 
 from minigrad._native import check, ffi, lib
+from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.cpu.common import copy_into, pointer
 from minigrad.backend.shared.c_args import ONE_STRIDE as _ONE_STRIDE
 from minigrad.backend.shared.c_args import size_array as _size_array
@@ -101,7 +102,7 @@ def _contiguous(arr):
     if flags.c_contiguous and flags.aligned:
         return arr
     if _c_layout_ok(arr):
-        return copy_into(arr, np.empty(arr.shape, arr.dtype))
+        return copy_into(arr, empty(arr.shape, arr.dtype))
     # Memory that C cannot address by element strides (misaligned, or strides
     # that are not a multiple of the item size): numpy's own copy, a container
     # operation with no arithmetic, repairs the layout.
@@ -188,7 +189,7 @@ def _unalias(arr, out):
             and _data_address(arr) == _data_address(out)):
         return arr
     return np.array(arr, order="C", copy=True) if not _c_layout_ok(arr) \
-        else copy_into(arr, np.empty(arr.shape, arr.dtype))
+        else copy_into(arr, empty(arr.shape, arr.dtype))
 
 
 # ---------------------------------------------------------------------------
@@ -214,7 +215,7 @@ def unary(op, x, out=None):
         if rows is None:
             x = _contiguous(x)
     if out is None:
-        out = np.empty(x.shape, x.dtype)
+        out = empty(x.shape, x.dtype)
     elif out is not x or not out.flags.writeable:
         _check_out(out, x.shape, x.dtype, f"unary({op!r})")
         x = _unalias(x, out)
@@ -251,7 +252,7 @@ def unary_backward(op, x, y, gy):
         else:
             px = ffi.from_buffer(saved)
     gy = _contiguous(gy)
-    gx = np.empty(gy.shape, gy.dtype)
+    gx = empty(gy.shape, gy.dtype)
     status = lib.mg_unary_backward(dtype, code, gy.size, px, py, ffi.from_buffer(gy),
                                    ffi.from_buffer(gx))
     if status:
@@ -295,7 +296,7 @@ def binary(op, a, b, out=None):
     if shape == b.shape and fa.c_contiguous and fb.c_contiguous and fa.aligned and fb.aligned:
         # the common case: one flat row
         if out is None:
-            out = np.empty(shape, a.dtype)
+            out = empty(shape, a.dtype)
         else:
             if (out is not a and out is not b) or not out.flags.writeable:
                 _check_out(out, shape, a.dtype, f"binary({op!r})")
@@ -311,7 +312,7 @@ def binary(op, a, b, out=None):
             b = _contiguous(b)
         shape, c_shape, sa, sb = _binary_layout(op, a, b)
         if out is None:
-            out = np.empty(shape, a.dtype)
+            out = empty(shape, a.dtype)
         else:  # even out = a must have the broadcast shape
             _check_out(out, shape, a.dtype, f"binary({op!r})")
             a2, b2 = _unalias(a, out), _unalias(b, out)
@@ -362,7 +363,7 @@ def binary_scalar(op, a, scalar, scalar_first=False, out=None):
     if not (flags.c_contiguous and flags.aligned):
         a = _contiguous(a)
     if out is None:
-        out = np.empty(a.shape, a.dtype)
+        out = empty(a.shape, a.dtype)
     elif out is not a or not out.flags.writeable:
         _check_out(out, a.shape, a.dtype, f"binary_scalar({op!r})")
         a = _unalias(a, out)
@@ -401,7 +402,7 @@ def where(cond, a, b):
     fc, fa, fb = cond.flags, a.flags, b.flags
     if (shape == b.shape == cond.shape and fc.c_contiguous and fa.c_contiguous
             and fb.c_contiguous and fc.aligned and fa.aligned and fb.aligned):
-        out = np.empty(shape, a.dtype)
+        out = empty(shape, a.dtype)
         status = lib.mg_where(dtype, 1, _size_array(out.size),
                               ffi.from_buffer(cond), _ONE_STRIDE, ffi.from_buffer(a),
                               _ONE_STRIDE, ffi.from_buffer(b), _ONE_STRIDE,
@@ -410,7 +411,7 @@ def where(cond, a, b):
         cond, a, b = (x if _c_layout_ok(x) else _contiguous(x) for x in (cond, a, b))
         if not shape == b.shape == cond.shape:
             shape = _broadcast_shape(kernel, cond.shape, a.shape, b.shape)
-        out = np.empty(shape, a.dtype)
+        out = empty(shape, a.dtype)
         ndim = len(shape)
         status = lib.mg_where(dtype, ndim, ffi.new("int64_t[]", shape),
                               pointer(cond), _stride_array(cond, ndim),
@@ -435,7 +436,7 @@ def clamp(x, lo=None, hi=None, out=None):
     lo, hi = clamp_bounds(kernel, x, lo, hi, dtype == _INT64_CODE)
     x = _contiguous(x)
     if out is None:
-        out = np.empty(x.shape, x.dtype)
+        out = empty(x.shape, x.dtype)
     elif out is not x or not out.flags.writeable:
         _check_out(out, x.shape, x.dtype, kernel)
         x = _unalias(x, out)
@@ -455,7 +456,7 @@ def clamp_backward(x, lo, hi, gy):
     check_like_gy(kernel, "x", x, gy)
     lo, hi = clamp_bounds(kernel, x, lo, hi, False)
     x, gy = _contiguous(x), _contiguous(gy)
-    gx = np.empty(gy.shape, gy.dtype)
+    gx = empty(gy.shape, gy.dtype)
     status = lib.mg_clamp_backward(dtype, x.size, ffi.from_buffer(x), lo, hi,
                                    ffi.from_buffer(gy), ffi.from_buffer(gx))
     if status:
@@ -487,7 +488,7 @@ def fill(shape, value, dtype):
     """A new C-contiguous array of `shape` (an int or a tuple) and `dtype`
     holding `value` everywhere."""
     dt = dtype_argument(dtype, "fill", _ALL_CODES)
-    return fill_(np.empty(fill_shape(shape), dt), value)
+    return fill_(empty(fill_shape(shape), dt), value)
 
 
 def cast(x, dtype):
@@ -496,7 +497,7 @@ def cast(x, dtype):
     src = _dtype_code(x, _ALL_CODES, "cast")
     dt = dtype_argument(dtype, "cast", _ALL_CODES)
     x = _contiguous(x)
-    out = np.empty(x.shape, dt)
+    out = empty(x.shape, dt)
     status = lib.mg_cast(src, _ALL_CODES[dt], x.size, ffi.from_buffer(x), ffi.from_buffer(out))
     if status:
         check(status, "mg_cast", f"x={_describe(x)}, dtype={dt}")

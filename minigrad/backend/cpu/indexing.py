@@ -20,6 +20,7 @@ shape rules are the same on every device: backend/shared/indexing.py.
 import numpy as np
 
 from minigrad._native import check, lib
+from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.cpu.common import INT64 as _INT64
 from minigrad.backend.cpu.common import dtype_code, ptr
 from minigrad.backend.cpu.reductions import c_input, int64_ptr
@@ -51,7 +52,7 @@ def gather(src, idx, axis):
     flat = _indices(idx, kernel)
     shape = src.shape
     outer, n, inner, out_shape = gather_layout(shape, axis, np.shape(idx))
-    out = np.empty(out_shape, src.dtype)
+    out = empty(out_shape, src.dtype)
     status = lib.mg_gather(dtype, outer, n, inner, int64_ptr(flat), flat.size, ptr(src), ptr(out))
     check_index_status(kernel, status, n, axis, shape)
     check(status, "mg_gather",

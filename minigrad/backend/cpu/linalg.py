@@ -19,6 +19,7 @@ reads and one C call.
 import numpy as np
 
 from minigrad._native import check, ffi, lib
+from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.cpu.common import contiguous
 from minigrad.backend.cpu.container import broadcast_to
 from minigrad.backend.shared.linalg import check_gemm_out, gemm_args, matmul_args
@@ -119,7 +120,7 @@ def gemm(a, b, trans_a=False, trans_b=False, alpha=1.0, beta=0.0, out=None, buil
     kernel = "gemm_builtin" if builtin else "gemm"
     code, batch, m, n, k, shape = gemm_args(kernel, a, b, trans_a, trans_b)
     if out is None:
-        out = np.empty(shape, a.dtype)
+        out = empty(shape, a.dtype)
         beta = 0.0
     else:
         check_gemm_out(kernel, out, shape, a, b, np.may_share_memory)
@@ -138,6 +139,6 @@ def matmul(a, b):
     """
     code, a3, b3, batch_shape, batch, m, n, k, result_shape = matmul_args(a, b, broadcast_to,
                                                                           contiguous)
-    out = np.empty(batch_shape + (m, n), a.dtype)
+    out = empty(batch_shape + (m, n), a.dtype)
     _run("gemm", code, a3, False, b3, False, batch, m, n, k, 1.0, 0.0, out)
     return out if result_shape is None else out.reshape(result_shape)

@@ -13,6 +13,7 @@ backend/shared/loss.py.
 import numpy as np
 
 from minigrad._native import check, ffi, lib
+from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.cpu.common import contiguous, dtype_code, ptr
 from minigrad.backend.shared.loss import (check_grad_loss, check_rows, check_target,
                                           check_weight, label_smoothing_of, raise_bad_target)
@@ -63,9 +64,9 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, label_smoothin
                                                      label_smoothing, "logits")
     n, c = logits.shape
     ignore_index = int(ignore_index)
-    loss = np.empty(n, logits.dtype)
-    row_weight = np.empty(n, logits.dtype)
-    log_probs = np.empty((n, c), logits.dtype)
+    loss = empty(n, logits.dtype)
+    row_weight = empty(n, logits.dtype)
+    log_probs = empty((n, c), logits.dtype)
     status = lib.mg_cross_entropy(code, n, c, ptr(logits), _int64_ptr(target),
                                   _optional(weight), ignore_index, ls,
                                   ptr(loss), ptr(row_weight), ptr(log_probs))
@@ -91,7 +92,7 @@ def cross_entropy_backward(log_probs, target, grad_loss, weight=None, ignore_ind
     check_grad_loss(op, grad_loss, log_probs)
     grad_loss = contiguous(grad_loss)
     ignore_index = int(ignore_index)
-    grad = np.empty((n, c), log_probs.dtype)
+    grad = empty((n, c), log_probs.dtype)
     status = lib.mg_cross_entropy_backward(code, n, c, ptr(log_probs), _int64_ptr(target),
                                            _optional(weight),
                                            ignore_index, ls, ptr(grad_loss), ptr(grad))

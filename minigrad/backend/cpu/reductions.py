@@ -27,6 +27,7 @@ are the same on every device: backend/shared/reductions.py.
 import numpy as np
 
 from minigrad._native import check, ffi, lib
+from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.cpu.common import INT64 as _INT64
 from minigrad.backend.cpu.common import contiguous, dtype_code, ptr
 from minigrad.backend.shared.checks import op_code as _op_code
@@ -66,7 +67,7 @@ def reduce(op, x, axis=None):
     code = _op_code(_REDUCE_OPS, op, "reduce")
     x, dtype = c_input(x, kernel, floats_only=False)
     outer, n, inner, out_shape = split_axis(kernel, x.shape, axis)
-    out = np.empty(out_shape, x.dtype)
+    out = empty(out_shape, x.dtype)
     if out.size == 0:
         return out
     if n == 0 and op != "sum":
@@ -85,7 +86,7 @@ def arg_reduce(op, x, axis=None):
     code = _op_code(_ARG_OPS, op, "arg_reduce")
     x, dtype = c_input(x, kernel, floats_only=False)
     outer, n, inner, out_shape = split_axis(kernel, x.shape, axis)
-    out = np.empty(out_shape, _INT64)
+    out = empty(out_shape, _INT64)
     if out.size == 0:
         return out
     if n == 0:
@@ -103,7 +104,7 @@ def softmax(x, axis=-1, log=False):
     kernel = "log_softmax" if log else "softmax"
     x, dtype = c_input(x, kernel)
     outer, n, inner, _ = split_axis(kernel, x.shape, axis)
-    y = np.empty(x.shape, x.dtype)
+    y = empty(x.shape, x.dtype)
     if y.size == 0:
         return y
     check(lib.mg_softmax(dtype, int(bool(log)), outer, n, inner, ptr(x), ptr(y)),
@@ -125,7 +126,7 @@ def softmax_backward(y, gy, axis=-1, log=False):
     if gy.dtype != y.dtype or gy.shape != y.shape:
         check_softmax_pair(kernel, y, gy)  # raises
     outer, n, inner, _ = split_axis(kernel, y.shape, axis)
-    gx = np.empty(y.shape, y.dtype)
+    gx = empty(y.shape, y.dtype)
     if gx.size == 0:
         return gx
     check(lib.mg_softmax_backward(dtype, int(bool(log)), outer, n, inner,
@@ -142,7 +143,7 @@ def logsumexp(x, axis=None):
     kernel = "logsumexp"
     x, dtype = c_input(x, kernel)
     outer, n, inner, out_shape = split_axis(kernel, x.shape, axis)
-    out = np.empty(out_shape, x.dtype)
+    out = empty(out_shape, x.dtype)
     if out.size == 0:
         return out
     check(lib.mg_logsumexp(dtype, outer, n, inner, ptr(x), ptr(out)),

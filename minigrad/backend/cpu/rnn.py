@@ -20,6 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from minigrad._native import check, ffi, lib
+from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.cpu.common import INT64, contiguous, dtype_code, ptr
 from minigrad.backend.shared.rnn import (RNN_CELLS, cell_spec, check_backward, check_lengths,
                                          check_layer, check_workspace_size, checked_array,
@@ -84,10 +85,10 @@ def rnn_forward(cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0=None, lengths=None, reve
     """
     kernel = "rnn_forward"
     L = check_layer(_HOST, kernel, cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths)
-    y = np.empty((L.T, L.B, L.H), L.dtype)
-    h_n = np.empty((L.B, L.H), L.dtype)
-    c_n = np.empty((L.B, L.H), L.dtype) if cell == "lstm" else None
-    ws = np.empty(rnn_workspace_size(cell, L.T, L.B, L.H), L.dtype) if need_workspace else None
+    y = empty((L.T, L.B, L.H), L.dtype)
+    h_n = empty((L.B, L.H), L.dtype)
+    c_n = empty((L.B, L.H), L.dtype) if cell == "lstm" else None
+    ws = empty(rnn_workspace_size(cell, L.T, L.B, L.H), L.dtype) if need_workspace else None
     check(lib.mg_rnn_forward(L.dtype_code, L.code, L.T, L.B, L.n_in, L.H,
                              _p(L.x), _p(L.w_ih), _p(L.w_hh), _p(L.b_ih), _p(L.b_hh),
                              _p(L.h0), _p(L.c0), _lengths_ptr(L), int(bool(reverse)),
@@ -108,7 +109,7 @@ def rnn_backward(cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths, reverse, y, w
     kernel = "rnn_backward"
     L = check_layer(_HOST, kernel, cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths)
     y, ws, dy, dh_n, dc_n = check_backward(_HOST, kernel, L, y, ws, dy, dh_n, dc_n)
-    grads = {name: None if shape is None else np.empty(shape, L.dtype)
+    grads = {name: None if shape is None else empty(shape, L.dtype)
              for name, shape in grad_shapes(L).items()}
     check(lib.mg_rnn_backward(L.dtype_code, L.code, L.T, L.B, L.n_in, L.H,
                               _p(L.x), _p(L.w_ih), _p(L.w_hh), _p(L.b_ih), _p(L.b_hh),

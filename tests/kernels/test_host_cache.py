@@ -1,0 +1,97 @@
+"""The cache of large host buffers (minigrad/backend/cpu/host_cache.py): a freed array's
+buffer serves the next array of its byte size, never while anything still uses it."""
+import gc
+
+import numpy as np
+import pytest
+
+from minigrad.backend import cpu
+from minigrad.backend.cpu import host_cache
+
+LARGE = (host_cache.MIN_BYTES // 4096, 1024)  # float32: the smallest size the cache takes
+SIZE = host_cache.MIN_BYTES
+
+
+@pytest.fixture
+def cache():
+    before = host_cache.limit()
+    host_cache.release()
+    host_cache.set_limit(4 * SIZE)
+    yield host_cache
+    host_cache.set_limit(before)
+    host_cache.release()
+
+
+def address(arr):
+    return arr.__array_interface__["data"][0]
+
+
+def test_a_freed_buffer_serves_the_next_array_of_its_size(cache):
+    a = cache.empty(LARGE, np.float32)
+    assert a.shape == LARGE and a.dtype == np.float32 and a.flags.c_contiguous
+    assert a.flags.writeable and a.flags.aligned
+    where = address(a)
+    del a
+    gc.collect()
+    assert cache.cached_bytes() == SIZE
+    other = (LARGE[0] // 2, 1024)
+    b = cache.empty(other, np.float64)  # the same bytes, another shape and dtype
+    assert address(b) == where and b.shape == other and b.dtype == np.float64
+    assert cache.cached_bytes() == 0
+
+
+def test_a_view_keeps_its_buffer_out_of_the_cache(cache):
+    a = cache.empty(LARGE, np.float32)
+    a[...] = 7.0
+    where = address(a)
+    view = a[100:, ::2]
+    del a
+    gc.collect()
+    assert cache.cached_bytes() == 0  # the view still reads it
+    b = cache.empty(LARGE, np.float32)
+    assert address(b) != where
+    b[...] = -1.0
+    assert np.all(view == 7.0)
+    del view
+    gc.collect()
+    assert cache.cached_bytes() == SIZE
+
+
+def test_kernels_write_every_element_of_a_reused_buffer(cache):
+    # a kernel's output comes from the cache: nothing stale may show through
+    x = np.arange(np.prod(LARGE), dtype=np.float32).reshape(LARGE)
+    junk = cache.empty(LARGE, np.float32)
+    junk[...] = np.nan
+    del junk
+    gc.collect()
+    out = cpu.binary("add", x, x)
+    assert cache.cached_bytes() == 0  # it took the cached buffer
+    np.testing.assert_array_equal(out, 2 * x)
+
+
+def test_small_arrays_and_a_zero_limit_bypass_the_cache(cache):
+    small = cache.empty((LARGE[0] - 1, 1024), np.float32)  # just under MIN_BYTES
+    assert small.flags.owndata
+    cache.set_limit(0)
+    a = cache.empty(LARGE, np.float32)
+    assert a.flags.owndata
+    del a
+    gc.collect()
+    assert cache.cached_bytes() == 0
+
+
+def test_the_limit_caps_what_is_kept_and_release_empties_it(cache):
+    cache.set_limit(SIZE + SIZE // 2)  # room for one buffer
+    a, b = cache.empty(LARGE, np.float32), cache.empty(LARGE, np.float32)
+    del a, b
+    gc.collect()
+    assert cache.cached_bytes() == SIZE
+    cache.release()
+    assert cache.cached_bytes() == 0
+    cache.empty(LARGE, np.float32)  # a new buffer, and back into the cache
+    gc.collect()
+    assert cache.cached_bytes() == SIZE
+    cache.set_limit(SIZE // 2)  # below what is held: emptied
+    assert cache.cached_bytes() == 0
+    with pytest.raises(ValueError, match="host cache"):
+        cache.set_limit(-1)
