@@ -27,8 +27,8 @@ come from caches.
 import numpy as np
 
 from minigrad._native import check, ffi, lib
-from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.cpu.common import copy_into, pointer
+from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.shared.c_args import ONE_STRIDE as _ONE_STRIDE
 from minigrad.backend.shared.c_args import size_array as _size_array
 from minigrad.backend.shared.checks import DTYPE_CODES as _ALL_CODES

@@ -15,10 +15,13 @@ size when one is cached, else a new one.  A buffer goes back to the cache when
 the last array using it is gone -- the array, any view of it, anything else
 that holds it: each allocation lends the buffer through a ctypes array (the
 object numpy's views point their base at), and a finalizer on that loan returns
-the buffer.  At most `limit()` bytes stay cached; `release()` gives them back to
-the OS.  MINIGRAD_HOST_CACHE_MB sets the limit at import (0 turns the cache off).
+the buffer.  What is lent and cached together never exceeds the most ever lent
+at once (the cache does not raise peak memory), at most `limit()` bytes stay
+cached, and `release()` gives them back to the OS.  MINIGRAD_HOST_CACHE_MB sets
+the limit at import (0 turns the cache off).
 """
 import ctypes
+import math
 import os
 import threading
 import weakref
@@ -35,16 +38,16 @@ MIN_BYTES = 1 << 24
 
 _lock = threading.Lock()  # finalizers may run on any thread that drops the last reference
 _free = {}  # byte size -> [buffer, ...]: uint8 arrays nothing uses
-_cached = 0
+_cached = 0  # bytes in _free
+_live = 0  # bytes lent out now
+_peak = 0  # the most bytes ever lent out at once
 _limit = int(float(os.environ.get("MINIGRAD_HOST_CACHE_MB", "1024")) * 2 ** 20)
 
 
 def empty(shape, dtype=np.float32):
     """numpy.empty(shape, dtype), C-contiguous; large ones reuse a cached buffer."""
     dtype = np.dtype(dtype)
-    count = 1
-    for n in (shape if isinstance(shape, tuple) else (shape,)):
-        count *= n
+    count = math.prod(shape) if isinstance(shape, (tuple, list)) else int(shape)
     nbytes = count * dtype.itemsize
     if nbytes < MIN_BYTES or _limit == 0:
         return np.empty(shape, dtype)
@@ -55,18 +58,37 @@ def empty(shape, dtype=np.float32):
 
 
 def _take(nbytes):
-    global _cached
+    global _cached, _live, _peak
     with _lock:
+        _live += nbytes
+        _peak = max(_peak, _live)
         buffers = _free.get(nbytes)
         if buffers:
             _cached -= nbytes
             return buffers.pop()
+        # A new buffer: first drop cached ones of other sizes until what is lent and
+        # cached fits within the most ever lent at once, so that the cache never raises
+        # the process's peak memory (a training step's sizes repeat: it keeps them all).
+        _drop(_peak - _live)
     return np.empty(nbytes, np.uint8)
 
 
-def _give_back(buffer):
+def _drop(keep):
+    """Free cached buffers until at most `keep` bytes stay cached (lock held)."""
     global _cached
+    for size in list(_free):
+        buffers = _free[size]
+        while buffers and _cached > keep:
+            buffers.pop()
+            _cached -= size
+        if not buffers:
+            del _free[size]
+
+
+def _give_back(buffer):
+    global _cached, _live
     with _lock:
+        _live -= buffer.nbytes
         if _cached + buffer.nbytes <= _limit:
             _free.setdefault(buffer.nbytes, []).append(buffer)
             _cached += buffer.nbytes
@@ -74,10 +96,8 @@ def _give_back(buffer):
 
 def release():
     """Give every cached buffer back to the OS (arrays in use are untouched)."""
-    global _cached
     with _lock:
-        _free.clear()
-        _cached = 0
+        _drop(0)
 
 
 def cached_bytes():

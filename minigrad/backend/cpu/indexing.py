@@ -20,9 +20,9 @@ shape rules are the same on every device: backend/shared/indexing.py.
 import numpy as np
 
 from minigrad._native import check, lib
-from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.cpu.common import INT64 as _INT64
 from minigrad.backend.cpu.common import dtype_code, ptr
+from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.cpu.reductions import c_input, int64_ptr
 from minigrad.backend.shared.indexing import (axis_of, check_index_status, check_scatter_source,
                                               check_scatter_target, gather_layout)

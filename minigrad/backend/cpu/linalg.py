@@ -19,9 +19,9 @@ reads and one C call.
 import numpy as np
 
 from minigrad._native import check, ffi, lib
-from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.cpu.common import contiguous
 from minigrad.backend.cpu.container import broadcast_to
+from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.shared.linalg import check_gemm_out, gemm_args, matmul_args
 
 __all__ = ["gemm", "matmul"]

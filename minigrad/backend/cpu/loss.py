@@ -13,8 +13,8 @@ backend/shared/loss.py.
 import numpy as np
 
 from minigrad._native import check, ffi, lib
-from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.cpu.common import contiguous, dtype_code, ptr
+from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.shared.loss import (check_grad_loss, check_rows, check_target,
                                           check_weight, label_smoothing_of, raise_bad_target)
 

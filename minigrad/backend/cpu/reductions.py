@@ -27,9 +27,9 @@ are the same on every device: backend/shared/reductions.py.
 import numpy as np
 
 from minigrad._native import check, ffi, lib
-from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.cpu.common import INT64 as _INT64
 from minigrad.backend.cpu.common import contiguous, dtype_code, ptr
+from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.shared.checks import op_code as _op_code
 from minigrad.backend.shared.reductions import ARG_OPS as _ARG_OPS
 from minigrad.backend.shared.reductions import REDUCE_OPS as _REDUCE_OPS

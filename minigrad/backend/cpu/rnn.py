@@ -20,8 +20,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from minigrad._native import check, ffi, lib
-from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.cpu.common import INT64, contiguous, dtype_code, ptr
+from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.shared.rnn import (RNN_CELLS, cell_spec, check_backward, check_lengths,
                                          check_layer, check_workspace_size, checked_array,
                                          details, grad_shapes, rnn_gate_count, w_hh_error)
