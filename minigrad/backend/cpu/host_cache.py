@@ -7,8 +7,8 @@ from the OS and gives them back when they are freed, so every iteration touches
 fresh pages again, and the kernel faults each one in and zeroes it.  On the
 2-core VMs we measure on that took up to 80 ms for 64 MB, single-threaded or
 not: a tenth of a 2-thread composed LSTM training step at H = 512.  Measured
-with this cache, in-process A/B at H = 512 (B = 64, T = 128): composed LSTM
-training -21% at 2 threads, fused -11.5%.
+with this cache, in-process A/B at H = 512 (B = 64, T = 128), two runs:
+composed LSTM training -14 to -21% at 2 threads, fused -6 to -12%.
 
 So arrays of at least MIN_BYTES come from here: a freed buffer of the same byte
 size when one is cached, else a new one.  A buffer goes back to the cache when
