@@ -114,3 +114,13 @@ def test_the_cache_never_raises_peak_memory(cache):
     # lent SIZE beside 1.5 SIZE cached would pass the peak (2 SIZE): that one goes too
     e = cache.empty(LARGE, np.float32)
     assert e.nbytes == SIZE and cache.cached_bytes() == 0
+
+
+@pytest.mark.parametrize("setting", ["lots", "-5", "nan"])
+def test_a_bad_limit_in_the_environment_is_named(setting):
+    import os
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", "import minigrad"], capture_output=True,
+                         text=True, env=dict(os.environ, MINIGRAD_HOST_CACHE_MB=setting))
+    assert out.returncode != 0 and "MINIGRAD_HOST_CACHE_MB" in out.stderr
