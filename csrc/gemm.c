@@ -5,9 +5,9 @@
  * BLAS (one cblas_?gemm call per batch entry, kept to one thread: with
  * several threads set, mg_gemm shares the products among its own OpenMP
  * threads, see below) or, in a build without BLAS, to minigrad's own blocked
- * kernel (gemm_builtin.c).  Small products -- a step
- * of a recurrent net, a Linear layer's forward and gradients at a small
- * batch -- go to the packed kernels' AVX-512 micro-kernel instead
+ * kernel (gemm_builtin.c).  Small products -- a step of a recurrent net, a
+ * Linear layer's forward and gradients at a small batch -- go to the packed
+ * kernels' AVX-512 micro-kernel instead
  * (mg_gemm_inplace, gemm_packed.c), which skips BLAS's copies of A and B:
  * 1.2-1.4x OpenBLAS's speed on them at one thread.
  */

@@ -20,7 +20,6 @@ at once, at most `limit()` bytes stay cached, and `release()` gives them back to
 the OS.  MINIGRAD_HOST_CACHE_MB sets the limit at import (0 turns the cache off).
 """
 import ctypes
-import math
 import os
 import threading
 import weakref
@@ -58,15 +57,17 @@ _limit = _limit_from_environment()
 
 def empty(shape, dtype=np.float32):
     """numpy.empty(shape, dtype), C-contiguous; large ones reuse a cached buffer."""
-    dtype = np.dtype(dtype)
-    count = math.prod(shape) if isinstance(shape, (tuple, list)) else int(shape)
-    nbytes = count * dtype.itemsize
+    # numpy sizes the array (and checks shape and dtype): the common small array costs
+    # one comparison more.  A large one is dropped before anything touched its pages,
+    # which is what costs; numpy only reserved them.
+    arr = np.empty(shape, dtype)
+    nbytes = arr.nbytes
     if nbytes < MIN_BYTES or _limit == 0:
-        return np.empty(shape, dtype)
+        return arr
     buffer = _take(nbytes)
     loan = (ctypes.c_byte * nbytes).from_buffer(buffer)
     weakref.finalize(loan, _give_back, buffer)
-    return np.frombuffer(loan, dtype, count).reshape(shape)
+    return np.frombuffer(loan, arr.dtype, arr.size).reshape(arr.shape)
 
 
 def _take(nbytes):
