@@ -28,6 +28,10 @@ import common  # noqa: E402
 SQUARE_SIZES = [64, 128, 256, 512, 1024, 2048]
 LSTM_SHAPES = [(32, 320, 1024), (64, 512, 2048), (64, 1024, 4096)]
 SMALL_SHAPES = [(32, 128, 512), (32, 512, 128), (32, 256, 1024), (64, 512, 512)]
+# A layer over a whole sequence (T*B rows): input projections x @ W.T, then input
+# gradients g @ W (W stored (N, K) read as is: M x K x N = (T*B) x 4H x in).
+TALL_SHAPES = [(2048, 64, 512, True), (8192, 64, 2048, True), (4096, 784, 256, True),
+               (2048, 512, 64, False), (8192, 2048, 64, False)]
 ELEMENTWISE_SIZES = [1 << 20, 1 << 22]
 TARGETS = ("targets: blas >= 0.95x numpy at n >= 256; builtin >= 0.30x OpenBLAS (numpy) at "
            "n = 1024, 1 thread; elementwise >= 1.0x numpy at >= 1M elements")
@@ -71,15 +75,22 @@ def gemm_tables(np, cpu, threads, quick):
                 "gemm float32, LSTM gate shapes M x K x N: x (M, K) @ W.T, W (N, K)")
     shape_table(np, cpu, rng, SMALL_SHAPES[:2] if quick else SMALL_SHAPES, False, budget,
                 threads, "gemm float32, small products M x K x N: x (M, K) @ W, W (K, N)")
+    shape_table(np, cpu, rng, TALL_SHAPES[::3] if quick else TALL_SHAPES, None, budget, threads,
+                "gemm float32, tall products M x K x N: x (M, K) @ W.T, W (N, K), then "
+                "g (M, K) @ W, W (K, N)")
 
 
 def shape_table(np, cpu, rng, shapes, w_transposed, budget, threads, title):
-    """x (M, K) @ W for each (M, K, N): W stored (N, K) and read transposed, or (K, N)."""
+    """x (M, K) @ W for each (M, K, N): W stored (N, K) and read transposed, or (K, N);
+    w_transposed None: each shape says, as (M, K, N, transposed)."""
     rows = []
-    for m, k, n in shapes:
+    for m, k, n, *own in shapes:
+        if own:
+            w_transposed = own[0]
         x = rng.standard_normal((m, k), dtype=np.float32)
         w = rng.standard_normal((n, k) if w_transposed else (k, n), dtype=np.float32)
-        rows.append(gemm_row(np, cpu, f"{m}x{k}x{n}", x, w, w_transposed, budget, threads))
+        label = f"{m}x{k}x{n}" + ((" W.T" if w_transposed else " W") if own else "")
+        rows.append(gemm_row(np, cpu, label, x, w, w_transposed, budget, threads))
     print_gemm(title, rows, threads)
 
 

@@ -9,7 +9,8 @@
  * Linear layer's forward and gradients at a small batch -- go to the packed
  * kernels' AVX-512 micro-kernel instead
  * (mg_gemm_inplace, gemm_packed.c), which skips BLAS's copies of A and B:
- * 1.2-1.4x OpenBLAS's speed on them at one thread.
+ * 1.2-1.4x OpenBLAS's speed on them at one thread; and so do tall products
+ * with a B of up to 2 MB, B packed once (mg_gemm_packed_once): 1.1-1.4x.
  */
 #include <limits.h>
 
@@ -62,14 +63,18 @@ static int fits_int(int64_t v) { return v <= INT_MAX; }
 #endif
 
 /* One product on the calling thread: the small-product kernel where it beats
- * BLAS (mg_gemm_inplace_suits), else BLAS, else (no BLAS, or sizes beyond its
- * int arguments) minigrad's own blocked kernel. */
+ * BLAS (mg_gemm_inplace_suits), or for tall products op(B) packed once and the
+ * same micro-kernel (mg_gemm_packed_suits), else BLAS, else (no BLAS, or sizes
+ * beyond its int arguments) minigrad's own blocked kernel. */
 static int gemm_one(int dtype, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                     double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
                     double beta, void *c, int64_t ldc) {
     if (alpha == 1.0 && mg_gemm_inplace_suits(dtype, trans_b, m, n, k))
         return mg_gemm_inplace(dtype, -1, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c,
                                ldc);
+    if (alpha == 1.0 && mg_gemm_packed_suits(dtype, trans_a, trans_b, m, n, k))
+        return mg_gemm_packed_once(dtype, -1, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta,
+                                   c, ldc);
 #ifdef MG_USE_BLAS
     if (fits_int(m) && fits_int(n) && fits_int(k) && fits_int(lda) && fits_int(ldb) &&
         fits_int(ldc)) {

@@ -291,14 +291,15 @@ int mg_rnn_backward(int dtype, int cell, int64_t T, int64_t B, int64_t n_in, int
                     const void *dy, const void *dh_n, const void *dc_n,
                     void *dx, void *dw_ih, void *dw_hh, void *db_ih, void *db_hh,
                     void *dh0, void *dc0);
-/* Test hook for the product the step loops use (gemm_packed.c): packs op(B)
- * (k, n) -- B stored (k, n), or (n, k) when trans_b -- with micro-kernel
- * `kernel` (-1 the fastest this CPU runs, 0 portable, 1 AVX2, 2 AVX-512;
- * MG_ERR_UNSUPPORTED when the CPU lacks it), then C (m, n) = op(A) (m, k)
- * op(B) + beta C (C not read when beta == 0), A stored (m, k), or (k, m) when
- * trans_a.  Needs lda >= (trans_a ? m : k), ldb >= (trans_b ? k : n), ldc >=
- * n.  Float dtypes. */
-int mg_gemm_packed_test(int dtype, int kernel, int trans_a, int trans_b, int64_t m, int64_t n,
+/* C (m, n) = op(A) (m, k) op(B) + beta C with op(B) (k, n) packed first --
+ * B stored (k, n), or (n, k) when trans_b -- by the micro-kernel `kernel`
+ * (-1 the fastest this CPU runs, 0 portable, 1 AVX2, 2 AVX-512;
+ * MG_ERR_UNSUPPORTED when the CPU lacks it), A stored (m, k), or (k, m) when
+ * trans_a; C not read when beta == 0.  The product of the step loops
+ * (gemm_packed.c), and the path mg_gemm takes for tall products
+ * (mg_gemm_packed_suits).  Needs lda >= (trans_a ? m : k), ldb >= (trans_b ?
+ * k : n), ldc >= n.  Float dtypes; runs on the calling thread. */
+int mg_gemm_packed_once(int dtype, int kernel, int trans_a, int trans_b, int64_t m, int64_t n,
                         int64_t k, const void *a, int64_t lda, const void *b, int64_t ldb,
                         double beta, void *c, int64_t ldc);
 
@@ -319,6 +320,13 @@ int mg_gemm_inplace(int dtype, int kernel, int trans_a, int trans_b, int64_t m, 
  * thread's part of a product.  MINIGRAD_SMALL_GEMM=0 in the environment turns
  * it off. */
 int mg_gemm_inplace_suits(int dtype, int trans_b, int64_t m, int64_t n, int64_t k);
+
+/* Whether mg_gemm sends C = op(A) op(B) (alpha = 1) to mg_gemm_packed_once
+ * instead of BLAS: tall products (m >= 256) with A as stored and a B of up to
+ * 2 MB, on CPUs with AVX-512 (gemm_packed.c has the measured limits).
+ * mg_gemm asks mg_gemm_inplace_suits first, and with several threads asks for
+ * each thread's band.  MINIGRAD_SMALL_GEMM=0 turns it off as well. */
+int mg_gemm_packed_suits(int dtype, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k);
 
 /* ---- measuring the CPU (fma_peak.c) ------------------------------------- */
 

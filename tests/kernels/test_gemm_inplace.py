@@ -1,12 +1,13 @@
 """Small products without packing B ahead (csrc/gemm_packed.c, mg_gemm_inplace), the path
-mg_gemm takes instead of BLAS for products too small to repay BLAS's copies of A and B.
+mg_gemm takes instead of BLAS for products too small to repay BLAS's copies of A and B;
+and tall products with B packed once (mg_gemm_packed_once), the path it takes past those.
 
 Each micro-kernel this CPU runs, A and B as stored or transposed (B's panels then go
 through the in-register transpose), against numpy in float64: row counts that straddle
 the register tiles (and a single row block, whose panels are read in place), widths with
 and without a partial last panel, k over several slices of the panel copy (256 rows) and
 not a multiple of the transpose's blocks, leading dimensions wider than the matrices.
-Then mg_gemm itself on the shapes it routes here (at 1 and 2 threads)."""
+Then mg_gemm itself on the shapes it routes to either (at 1 and 2 threads)."""
 import os
 import subprocess
 import sys
@@ -117,15 +118,55 @@ def test_mg_gemm_routes_small_products_here(threads, dtype):
     assert sorted(routed) == sorted(small + more)
 
 
+# (m, n, k, trans_a, trans_b) past mg_gemm_inplace_suits's limits (a slice of A over 1 MB,
+# or over 2^25 multiply-adds), and whether mg_gemm_packed_suits takes them in float32 and
+# in float64: m not a multiple of the 8-row tile; B as stored and transposed; not A read
+# transposed, a wasteful last panel (n = 100), a B over 2 MB (float64 only, then both).
+TALL = [((4096, 64, 96, 0, 1), True, True), ((1030, 288, 300, 0, 0), True, True),
+        ((300, 512, 600, 0, 1), True, False), ((4096, 64, 96, 1, 0), False, False),
+        ((2000, 100, 260, 0, 1), False, False), ((260, 1100, 1000, 0, 0), False, False)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_mg_gemm_packs_b_once_for_tall_products(threads, dtype):
+    """A layer's input projection over a whole sequence, its input gradient: mg_gemm packs
+    op(B) once and runs the packed product (each thread its band of rows), against numpy,
+    with beta == 0 over NaN and beta != 0."""
+    routed, expected = [], []
+    for (m, n, k, trans_a, trans_b), f32, f64 in TALL:
+        a, b = operands(m, n, k, trans_b, dtype, seed=m + k, trans_a=trans_a)
+        if lib.mg_gemm_packed_suits(DTYPES[dtype], trans_a, trans_b, m, n, k):
+            routed.append((m, n, k))
+        if f32 if dtype == np.float32 else f64:
+            expected.append((m, n, k))
+        want, tol = reference(a, b, trans_b, trans_a), tolerance(dtype, k)
+        got = linalg.gemm(a, b, trans_a=bool(trans_a), trans_b=bool(trans_b),
+                          out=np.full((m, n), np.nan, dtype))
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+        c0 = np.random.default_rng(3).standard_normal((m, n)).astype(dtype)
+        got = linalg.gemm(a, b, trans_a=bool(trans_a), trans_b=bool(trans_b), beta=-0.5,
+                          out=c0.copy())
+        np.testing.assert_allclose(got, want - 0.5 * c0, rtol=tol, atol=tol)
+    if lib.mg_gemm_inplace(DTYPES[dtype], AVX512, 0, 0, 0, 0, 0, ffi.NULL, 0, ffi.NULL, 0, 0.0,
+                           ffi.NULL, 0) == lib.MG_ERR_UNSUPPORTED:
+        assert routed == []  # BLAS keeps them all without AVX-512
+        return
+    assert routed == expected
+    for (m, n, k, _, trans_b), _, _ in TALL:  # never both routes
+        assert not (lib.mg_gemm_inplace_suits(DTYPES[dtype], trans_b, m, n, k) and
+                    lib.mg_gemm_packed_suits(DTYPES[dtype], 0, trans_b, m, n, k))
+
+
 def test_environment_turns_the_routing_off():
     """MINIGRAD_SMALL_GEMM=0 keeps every product with BLAS (read when the core first asks)."""
     code = ("from minigrad._native import lib; "
-            "print(lib.mg_gemm_inplace_suits(lib.MG_FLOAT32, 0, 32, 512, 128))")
+            "print(lib.mg_gemm_inplace_suits(lib.MG_FLOAT32, 0, 32, 512, 128), "
+            "lib.mg_gemm_packed_suits(lib.MG_FLOAT32, 0, 1, 4096, 64, 96))")
     env = dict(os.environ, MINIGRAD_NUM_THREADS="1")
     on = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     off = subprocess.run([sys.executable, "-c", code], env=dict(env, MINIGRAD_SMALL_GEMM="0"),
                          capture_output=True, text=True)
-    assert off.returncode == 0 and off.stdout.strip() == "0", off.stderr
+    assert off.returncode == 0 and off.stdout.strip() == "0 0", off.stderr
     has_avx512 = lib.mg_gemm_inplace(lib.MG_FLOAT32, AVX512, 0, 0, 0, 0, 0, ffi.NULL, 0,
                                      ffi.NULL, 0, 0.0, ffi.NULL, 0) == lib.MG_OK
-    assert on.stdout.strip() == ("1" if has_avx512 else "0"), on.stderr
+    assert on.stdout.strip() == ("1 1" if has_avx512 else "0 0"), on.stderr

@@ -1,6 +1,6 @@
 """The packed small-m product of the recurrent step loops (csrc/gemm_packed.c).
 
-It is private to rnn.c; the C test hook mg_gemm_packed_test packs op(B) with a
+mg_gemm_packed_once (also mg_gemm's path for tall products) packs op(B) with a
 chosen micro-kernel (portable, AVX2, AVX-512: each one this CPU runs) into an
 empty pack (so through mg_repack_b's growing buffer) and multiplies once, A
 read as stored or transposed.  Oracle: numpy in float64.  The step loops that use it (and
@@ -32,7 +32,7 @@ def packed_product(dtype, kernel, trans_b, a, b, c, beta, m=None, n=None, k=None
     m = a.shape[trans_a] if m is None else m
     k = a.shape[1 - trans_a] if k is None else k
     n = c.shape[1] if n is None else n
-    return lib.mg_gemm_packed_test(DTYPES[dtype], kernel, trans_a, trans_b, m, n, k, ptr(a),
+    return lib.mg_gemm_packed_once(DTYPES[dtype], kernel, trans_a, trans_b, m, n, k, ptr(a),
                                    a.strides[0] // a.itemsize, ptr(b),
                                    b.strides[0] // b.itemsize, beta, ptr(c),
                                    c.strides[0] // c.itemsize)
@@ -137,11 +137,11 @@ def test_empty_sizes(dtype):
     assert packed_product(dtype, BEST, 0, a, b, c, 1.0, n=0) == lib.MG_OK
     assert (c == 1).all()
     # k == 0: C = beta C, A and B not read (NULL is fine)
-    status = lib.mg_gemm_packed_test(DTYPES[dtype], BEST, 0, 0, 3, 4, 0, ffi.NULL, 0, ffi.NULL,
+    status = lib.mg_gemm_packed_once(DTYPES[dtype], BEST, 0, 0, 3, 4, 0, ffi.NULL, 0, ffi.NULL,
                                      4, 0.5, ptr(c), 4)
     assert status == lib.MG_OK and (c == 0.5).all()
     c[:] = np.nan
-    status = lib.mg_gemm_packed_test(DTYPES[dtype], BEST, 1, 1, 3, 4, 0, ffi.NULL, 3, ffi.NULL,
+    status = lib.mg_gemm_packed_once(DTYPES[dtype], BEST, 1, 1, 3, 4, 0, ffi.NULL, 3, ffi.NULL,
                                      0, 0.0, ptr(c), 4)
     assert status == lib.MG_OK and (c == 0).all()
 
@@ -153,7 +153,7 @@ def test_bad_arguments():
 
     def call(dtype=f32, kernel=BEST, trans_a=0, trans_b=0, m=4, n=6, k=5, a_=a, lda=5, b_=b,
              ldb=6, c_=c, ldc=6):
-        return lib.mg_gemm_packed_test(dtype, kernel, trans_a, trans_b, m, n, k, ptr(a_), lda,
+        return lib.mg_gemm_packed_once(dtype, kernel, trans_a, trans_b, m, n, k, ptr(a_), lda,
                                        ptr(b_), ldb, 0.0, ptr(c_), ldc)
 
     assert call() == lib.MG_OK
