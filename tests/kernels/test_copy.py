@@ -5,7 +5,7 @@ import pytest
 
 from minigrad._native import ffi, lib
 from minigrad.backend.cpu import elementwise as E
-from minigrad.backend.cpu.common import cat_into, contiguous, copy_into
+from minigrad.backend.cpu.common import address, cat_into, contiguous, copy_into, pointer
 
 F32, F64, I64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)
 ALL_DTYPES = [F32, F64, I64]
@@ -23,6 +23,18 @@ def views(x):
     broadcast)."""
     return [x.transpose(2, 0, 1), x[:, ::2], x[::-1, :, ::-1], x[1:, 1:, 1:], x[..., 0],
             x[:, :1, :], np.broadcast_to(x[:, :1, :], x.shape)]
+
+
+def test_pointers_to_the_first_element_of_any_layout():
+    """address/pointer give the C kernels element [0, ..., 0] of every view (the first
+    element in memory order need not be it: reversed and transposed views)."""
+    x = sample(np.random.default_rng(0), (4, 5, 6), F32)
+    for v in views(x) + [x, x[2, 3], x[:, :, 2:3].transpose(2, 1, 0), x[3:, 4:, 5:]]:
+        want = v.__array_interface__["data"][0]
+        for fn in (address, pointer):
+            assert int(ffi.cast("uintptr_t", fn(v))) == want
+    empty = x[:0]
+    assert int(ffi.cast("uintptr_t", address(empty))) == empty.__array_interface__["data"][0]
 
 
 # ---- fill -------------------------------------------------------------------------

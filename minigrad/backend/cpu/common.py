@@ -25,14 +25,18 @@ def ptr(arr):
 
 
 def address(arr):
-    """A raw pointer to element [0, ..., 0] of any array, views included (`ctypes.data`
-    reads it without building __array_interface__'s dict: 0.8 against 1.3 us)."""
-    return ffi.cast("void *", arr.ctypes.data)
+    """A pointer to element [0, ..., 0] of any array, views included: cffi's buffer of
+    the one-element slice that starts there, which is contiguous whatever arr's strides
+    (0.3 us; numpy's `ctypes.data` takes 0.8, `__array_interface__` 1.3).  The pointer
+    keeps the slice, and so arr's memory, alive."""
+    if arr.ndim == 0 or arr.size == 0:  # nothing to slice (an empty array is never read)
+        return ffi.cast("void *", arr.ctypes.data)
+    return ffi.from_buffer(arr[(0,) * (arr.ndim - 1) + (slice(0, 1),)])
 
 
 def pointer(arr):
     """A pointer to element [0, ..., 0] of an aligned array of any layout: `ptr` when it
-    is contiguous (0.2 us), else `address` (1 us)."""
+    is contiguous (0.2 us), else `address` (0.3 us)."""
     return ffi.from_buffer(arr) if arr.flags.c_contiguous else address(arr)
 
 

@@ -19,7 +19,7 @@ reads and one C call.
 import numpy as np
 
 from minigrad._native import check, ffi, lib
-from minigrad.backend.cpu.common import contiguous
+from minigrad.backend.cpu.common import address, contiguous
 from minigrad.backend.cpu.container import broadcast_to
 from minigrad.backend.cpu.host_cache import empty
 from minigrad.backend.shared.linalg import check_gemm_out, gemm_args, matmul_args
@@ -57,7 +57,7 @@ def _pointer(x):
         swapped = x.swapaxes(-1, -2)
         if swapped.flags.c_contiguous:
             return ffi.from_buffer(swapped)
-    return ffi.cast("void *", x.ctypes.data)
+    return address(x)
 
 
 def _operand(x):
