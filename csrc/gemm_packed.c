@@ -174,7 +174,7 @@ int mg_gemm_packed(const struct mg_packed *pb, int trans_a, int64_t m, const voi
  *              123-133 / 104-114; A^T with (128 x 32)^T (32 x 512) 136-139 /
  *              111-117; up to 512 x 512 x 512, 174-185 / 167-181.  B read
  *              transposed (x W^T, a Linear layer's forward): (32 x 128)
- *              (512 x 128)^T 134 / 103, (64 x 784) (256 x 784)^T 170 / 138;
+ *              (512 x 128)^T 174 / 103, (64 x 784) (256 x 784)^T 186 / 138;
  *   several threads: mg_gemm asks for each thread's band of a product
  *              (gemm.c), so the limits are one thread's.  32 x 256 x 1024 in
  *              all three layouts: 127-141 us on one thread, 76-83 us shared by
