@@ -295,10 +295,11 @@ int mg_rnn_backward(int dtype, int cell, int64_t T, int64_t B, int64_t n_in, int
  * B stored (k, n), or (n, k) when trans_b -- by the micro-kernel `kernel`
  * (-1 the fastest this CPU runs, 0 portable, 1 AVX2, 2 AVX-512;
  * MG_ERR_UNSUPPORTED when the CPU lacks it), A stored (m, k), or (k, m) when
- * trans_a; C not read when beta == 0.  The product of the step loops
- * (gemm_packed.c), and the path mg_gemm takes for tall products
- * (mg_gemm_packed_suits).  Needs lda >= (trans_a ? m : k), ldb >= (trans_b ?
- * k : n), ldc >= n.  Float dtypes; runs on the calling thread. */
+ * trans_a; C not read when beta == 0.  The step loops' packed product
+ * (gemm_packed.c) with a pack of its own, freed after: the path mg_gemm takes
+ * for tall products (mg_gemm_packed_suits), and the tests' way in to each
+ * micro-kernel.  Needs lda >= (trans_a ? m : k), ldb >= (trans_b ? k : n),
+ * ldc >= n.  Float dtypes; runs on the calling thread. */
 int mg_gemm_packed_once(int dtype, int kernel, int trans_a, int trans_b, int64_t m, int64_t n,
                         int64_t k, const void *a, int64_t lda, const void *b, int64_t ldb,
                         double beta, void *c, int64_t ldc);
