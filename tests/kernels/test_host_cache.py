@@ -124,3 +124,64 @@ def test_a_bad_limit_in_the_environment_is_named(setting):
     out = subprocess.run([sys.executable, "-c", "import minigrad"], capture_output=True,
                          text=True, env=dict(os.environ, MINIGRAD_HOST_CACHE_MB=setting))
     assert out.returncode != 0 and "MINIGRAD_HOST_CACHE_MB" in out.stderr
+
+
+# ---- smaller arrays: glibc's heap keeps them mapped -------------------------------------
+
+# In a fresh process: a 12 MB array (under MIN_BYTES: numpy's allocator, so malloc) is
+# touched and freed, and glibc's mallinfo2 says where it lived and what stayed mapped.
+HEAP_PROBE = """
+import ctypes, json
+import numpy as np
+import minigrad
+from minigrad.backend.cpu import host_cache
+
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = Info
+a = np.ones(12 << 20, np.uint8)
+mapped_alone = libc.mallinfo2().hblkhd      # bytes in blocks mapped apart from the heap
+del a
+kept = libc.mallinfo2().fordblks            # free bytes the heap keeps
+host_cache.release()
+after_release = libc.mallinfo2().fordblks
+print(json.dumps([mapped_alone, kept, after_release]))
+"""
+
+
+def heap_probe(**env):
+    import json
+    import os
+    import subprocess
+    import sys
+    import ctypes
+    try:
+        ctypes.CDLL(None).mallinfo2
+    except AttributeError:
+        pytest.skip("not glibc 2.33 or later")
+    out = subprocess.run([sys.executable, "-c", HEAP_PROBE], capture_output=True, text=True,
+                         env=dict(os.environ, **env))
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def test_the_heap_serves_and_keeps_arrays_under_the_cache_threshold():
+    """Without these settings glibc may map such an array from the OS and unmap it when
+    freed, and every step faults its pages in again."""
+    mapped_alone, kept, after_release = heap_probe()
+    block = 12 << 20
+    assert mapped_alone < block  # from the heap
+    assert kept >= block  # still mapped once freed, for the next array
+    assert after_release < block  # release() trims it
+
+
+@pytest.mark.parametrize("env", [{"MINIGRAD_HOST_CACHE_MB": "0"},
+                                 {"MALLOC_MMAP_THRESHOLD_": "131072"}],
+                         ids=["cache off", "user's glibc option"])
+def test_glibc_defaults_without_the_cache_or_with_a_users_malloc_options(env):
+    mapped_alone, kept, _ = heap_probe(**env)
+    assert mapped_alone >= 12 << 20  # mapped apart, as glibc does by default
