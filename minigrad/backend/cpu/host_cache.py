@@ -32,10 +32,9 @@ import numpy as np
 
 __all__ = ["empty", "release", "cached_bytes", "limit", "set_limit", "MIN_BYTES"]
 
-# Smaller arrays stay with numpy's allocator: glibc's heap serves many of them again
-# (its limit for going to the OS rises toward 32 MB as large blocks are freed).
-# Measured with 1 MB here: the H = 128 composed LSTM's training step ran 2-3% slower
-# (its 1-4 MB arrays paid the loans and gained nothing); with 16 MB, unchanged.
+# Smaller arrays stay with numpy's allocator, from glibc's heap (set up below to serve
+# them and keep them mapped).  Measured with 1 MB here: the H = 128 composed LSTM's
+# training step ran 2-3% slower (its 1-4 MB arrays paid the loans and gained nothing).
 MIN_BYTES = 1 << 24
 
 _lock = threading.Lock()  # finalizers may run on any thread that drops the last reference
@@ -67,7 +66,7 @@ _limit = _limit_from_environment()
 # a second threshold; both rise as mapped blocks are freed, in a way that depends on the
 # order of allocations.  So one process reuses its memory and the next faults pages in again
 # at every step: measured, fused RNN inference at H = 128 on one thread faulted in about 480
-# pages per call in one process (1.8 ms per call) and none in another (1.2 ms).  At import,
+# pages per call in one process (1.8 ms per call) and none in another (1.1 ms).  At import,
 # unless the environment sets glibc's malloc options itself, blocks under MIN_BYTES come from
 # the heap (M_MMAP_THRESHOLD) and up to `limit()` bytes of free heap stay mapped for reuse
 # (M_TRIM_THRESHOLD); `release()` trims the heap.  With the cache off, glibc's defaults.
@@ -96,9 +95,15 @@ def _glibc_malloc():
 _libc = _glibc_malloc()
 
 
+_heap_tuned = False  # whether _tune_heap has set glibc's thresholds
+
+
 def _tune_heap():
-    """Set glibc's thresholds for the current limit (nothing without glibc)."""
-    if _libc is None:
+    """Set glibc's thresholds for the current limit (nothing without glibc).  A zero limit
+    leaves glibc's adaptive defaults alone, or after a limit, restores their starting
+    values (fixed: mallopt ends the adapting)."""
+    global _heap_tuned
+    if _libc is None or (_limit == 0 and not _heap_tuned):
         return
     if _limit == 0:
         mmap_threshold = trim_threshold = _GLIBC_DEFAULT
@@ -106,6 +111,7 @@ def _tune_heap():
         mmap_threshold, trim_threshold = MIN_BYTES, min(_limit, _INT_MAX)
     _libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)
     _libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold)
+    _heap_tuned = True
 
 
 _tune_heap()
