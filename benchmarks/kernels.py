@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 SQUARE_SIZES = [64, 128, 256, 512, 1024, 2048]
-LSTM_SHAPES = [(32, 320, 1024), (64, 512, 2048), (64, 1024, 4096)]
+LSTM_SHAPES = [(32, 320, 1024), (8, 320, 1024), (64, 512, 2048), (64, 1024, 4096)]
 SMALL_SHAPES = [(32, 128, 512), (32, 512, 128), (32, 256, 1024), (64, 512, 512)]
 # A layer over a whole sequence (T*B rows): input projections x @ W.T, then input
 # gradients g @ W (W stored (N, K) read as is: M x K x N = (T*B) x 4H x in).
