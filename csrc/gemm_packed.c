@@ -182,9 +182,10 @@ int mg_gemm_packed(const struct mg_packed *pb, int trans_a, int64_t m, const voi
  *   under 16 rows (one or two row blocks, k and n 128-1024), in us: with B
  *   transposed ours wins from m = 3 ((8 x 128) (512 x 128)^T 10.7 / 24.4, 1.45-
  *   2.6x: BLAS copies the transposed B); with B as stored at m = 4-8 (8 x 256 x
- *   1024: 28 / 62, 1.2-2.9x) and 13-15 (1.25-1.6x), but not at 9-12 (0.78-1.25x:
- *   a second, mostly empty row block) nor at m < 4, where BLAS's gemv-like
- *   paths are quick (m = 1: 2-8 us, ours 6-48);
+ *   1024: 28 / 62, 1.2-2.9x) and 13-15 (1.25-1.6x), and at 9-12 from 2M
+ *   multiply-adds (1.45-1.87x; 0.68-0.79x at 128 x 512: the second row block
+ *   is a half-height tile), but not at m = 3 (0.89-1.11x) nor below, where
+ *   BLAS's gemv-like paths are quick (m = 1: 2-8 us, ours 6-48);
  *   a partial last panel that wastes much of its width (n = 65: 78 / 104), and
  *   products under 512K multiply-adds (64 x 64 x 64: 2.96 against 2.72 us) go
  *   to BLAS;
@@ -221,7 +222,8 @@ int mg_gemm_inplace_suits(int dtype, int trans_b, int64_t m, int64_t n, int64_t 
     /* every mg_gemm call asks: the cheap tests first */
     const double work = (double)m * (double)n * (double)k;
     if (work < (double)(1 << 19) || !mg_is_float_dtype(dtype)) return 0;
-    if (m < 16 && (m < 3 || (!trans_b && (m == 3 || (m > 8 && m < 13))))) return 0;
+    if (m < 16 && (m < 3 || (!trans_b && (m == 3 || (m > 8 && m < 13 && work < (1 << 21))))))
+        return 0;
     if (mg_packed_best_kernel() != MG_PACKED_AVX512 || !small_gemm_enabled()) return 0;
     if (!pads_little(dtype, n)) return 0;
     const double a_slice = (double)m * (double)(k < PK_KC_INPLACE ? k : PK_KC_INPLACE) *

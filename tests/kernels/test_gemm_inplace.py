@@ -88,8 +88,9 @@ def test_empty_sizes_and_bad_arguments():
 def test_mg_gemm_routes_small_products_here(threads, dtype):
     """The shapes of a recurrent step and of a Linear layer's forward and gradients at a
     small batch, which mg_gemm sends to mg_gemm_inplace on an AVX-512 CPU (and a few it
-    does not: under 3 rows, 3 or 9-12 rows with B as stored, a wasteful last panel, too
-    little or too much work, a slice of A too big for L2), against numpy."""
+    does not: under 3 rows, 3 rows with B as stored or 9-12 with under 2M multiply-adds,
+    a wasteful last panel, too little or too much work, a slice of A too big for L2),
+    against numpy."""
     rng = np.random.default_rng(2)
     routed = []
     for m, n, k, trans_a, trans_b in [
@@ -97,7 +98,7 @@ def test_mg_gemm_routes_small_products_here(threads, dtype):
             (40, 256, 300, 1, 0), (32, 1024, 384, 0, 0), (32, 512, 128, 0, 1),
             (48, 256, 300, 1, 1), (32, 1024, 256, 0, 1),
             (8, 512, 128, 0, 0), (3, 1024, 256, 0, 1), (10, 512, 128, 0, 1),
-            (5, 1024, 256, 0, 0), (14, 1024, 256, 1, 0),
+            (5, 1024, 256, 0, 0), (14, 1024, 256, 1, 0), (12, 1024, 256, 0, 0),
             (2, 1024, 512, 0, 1), (3, 1024, 256, 0, 0), (10, 512, 128, 0, 0),
             (32, 65, 128, 0, 1), (64, 64, 64, 0, 0), (4096, 256, 65, 0, 0),
             (8192, 64, 64, 0, 1)]:
@@ -119,7 +120,7 @@ def test_mg_gemm_routes_small_products_here(threads, dtype):
     small = [(32, 512, 128), (32, 128, 512), (128, 512, 32), (40, 256, 300), (32, 512, 128)]
     more = [(32, 1024, 384), (48, 256, 300), (32, 1024, 256)]
     few_rows = [(8, 512, 128), (3, 1024, 256), (10, 512, 128), (5, 1024, 256),
-                (14, 1024, 256)]
+                (14, 1024, 256), (12, 1024, 256)]
     assert sorted(routed) == sorted(small + more + few_rows)
 
 
