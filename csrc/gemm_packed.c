@@ -218,12 +218,20 @@ static int pads_little(int dtype, int64_t n) {
     return n % nr == 0 || n >= 8 * nr;
 }
 
+/* Under 16 rows (see above): B transposed from 3 rows; B as stored from 4,
+ * except 9-12 rows (a half-height second block) under 2M multiply-adds. */
+static int few_rows_suit(int trans_b, int64_t m, double work) {
+    if (m < 3) return 0;
+    if (trans_b) return 1;
+    if (m == 3) return 0;
+    return m <= 8 || m >= 13 || work >= (double)(1 << 21);
+}
+
 int mg_gemm_inplace_suits(int dtype, int trans_b, int64_t m, int64_t n, int64_t k) {
     /* every mg_gemm call asks: the cheap tests first */
     const double work = (double)m * (double)n * (double)k;
     if (work < (double)(1 << 19) || !mg_is_float_dtype(dtype)) return 0;
-    if (m < 16 && (m < 3 || (!trans_b && (m == 3 || (m > 8 && m < 13 && work < (1 << 21))))))
-        return 0;
+    if (m < 16 && !few_rows_suit(trans_b, m, work)) return 0;
     if (mg_packed_best_kernel() != MG_PACKED_AVX512 || !small_gemm_enabled()) return 0;
     if (!pads_little(dtype, n)) return 0;
     const double a_slice = (double)m * (double)(k < PK_KC_INPLACE ? k : PK_KC_INPLACE) *

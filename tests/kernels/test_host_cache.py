@@ -126,7 +126,7 @@ def test_a_bad_limit_in_the_environment_is_named(setting):
     assert out.returncode != 0 and "MINIGRAD_HOST_CACHE_MB" in out.stderr
 
 
-# ---- smaller arrays: glibc's heap keeps them mapped -------------------------------------
+# ---- smaller arrays: glibc's heap keeps them mapped (heap.py) ----------------------------
 
 # In a fresh process: a 12 MB array (under MIN_BYTES: numpy's allocator, so malloc) is
 # touched and freed, and glibc's mallinfo2 says where it lived and what stayed mapped.

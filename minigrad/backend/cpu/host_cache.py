@@ -2,8 +2,8 @@
 
 A training step allocates the same large arrays at every iteration: a recurrent
 layer's input projections (T*B, G*H) and their gradients, the decoder's logits.
-glibc hands arrays this large (over 32 MB always, over a few MB often) straight
-from the OS and gives them back when they are freed, so every iteration touches
+glibc hands arrays this large straight from the OS (heap.py: from MIN_BYTES on)
+and gives them back when they are freed, so every iteration touches
 fresh pages again, and the kernel faults each one in and zeroes it.  On the
 2-core VMs we measure on that took up to 80 ms for 64 MB, single-threaded or
 not: a tenth of a 2-thread composed LSTM training step at H = 512.  Measured
@@ -19,23 +19,24 @@ the buffer.  What is lent and cached together never exceeds the most ever lent
 at once, at most `limit()` bytes stay cached, and `release()` gives them back to
 the OS.  MINIGRAD_HOST_CACHE_MB sets the limit at import (0 turns the cache off).
 
-Smaller arrays come from glibc's heap, whose options are set to keep them mapped
-too (see "smaller arrays" below).
+Smaller arrays come from glibc's heap, which heap.py sets up to keep them mapped
+too, within the same limit.
 """
 import ctypes
 import os
-import sys
 import threading
 import weakref
 
 import numpy as np
 
+from minigrad.backend.cpu import heap
+
 __all__ = ["empty", "release", "cached_bytes", "limit", "set_limit", "MIN_BYTES"]
 
-# Smaller arrays stay with numpy's allocator, from glibc's heap (set up below to serve
-# them and keep them mapped).  Measured with 1 MB here: the H = 128 composed LSTM's
+# Smaller arrays stay with numpy's allocator, from glibc's heap (heap.py keeps them
+# mapped).  Measured with 1 MB here: the H = 128 composed LSTM's
 # training step ran 2-3% slower (its 1-4 MB arrays paid the loans and gained nothing).
-MIN_BYTES = 1 << 24
+MIN_BYTES = heap.MMAP_THRESHOLD
 
 _lock = threading.Lock()  # finalizers may run on any thread that drops the last reference
 _free = {}  # byte size -> [buffer, ...]: uint8 arrays nothing uses
@@ -56,65 +57,7 @@ def _limit_from_environment(default_mb=1024):
 
 
 _limit = _limit_from_environment()
-
-
-# ---- smaller arrays: glibc's heap -----------------------------------------------------
-#
-# Arrays under MIN_BYTES come from numpy's allocator, that is from glibc's malloc.  By
-# default glibc maps each block over a threshold (128 KB at first) straight from the OS and
-# unmaps it when freed, and gives the free memory at the top of its heap back to the OS past
-# a second threshold; both rise as mapped blocks are freed, in a way that depends on the
-# order of allocations.  So one process reuses its memory and the next faults pages in again
-# at every step: measured, fused RNN inference at H = 128 on one thread faulted in about 480
-# pages per call in one process (1.8 ms per call) and none in another (1.1 ms).  At import,
-# unless the environment sets glibc's malloc options itself, blocks under MIN_BYTES come from
-# the heap (M_MMAP_THRESHOLD) and up to `limit()` bytes of free heap stay mapped for reuse
-# (M_TRIM_THRESHOLD); `release()` trims the heap.  With the cache off, glibc's defaults.
-
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameters (malloc.h)
-_GLIBC_DEFAULT = 128 * 1024  # both thresholds' starting value
-_INT_MAX = 2 ** 31 - 1
-
-
-def _glibc_malloc():
-    """libc with mallopt and malloc_trim (glibc on Linux), unless the environment sets
-    glibc's malloc options (a user's choice wins); else None."""
-    tunables = os.environ.get("GLIBC_TUNABLES", "")
-    if not sys.platform.startswith("linux") or "glibc.malloc" in tunables or any(
-            name in os.environ for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_",
-                                            "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_")):
-        return None
-    try:
-        libc = ctypes.CDLL(None)
-        libc.mallopt, libc.malloc_trim  # noqa: B018 (both exist, or this is not glibc)
-    except (OSError, AttributeError):  # musl has no mallopt
-        return None
-    return libc
-
-
-_libc = _glibc_malloc()
-
-
-_heap_tuned = False  # whether _tune_heap has set glibc's thresholds
-
-
-def _tune_heap():
-    """Set glibc's thresholds for the current limit (nothing without glibc).  A zero limit
-    leaves glibc's adaptive defaults alone, or after a limit, restores their starting
-    values (fixed: mallopt ends the adapting)."""
-    global _heap_tuned
-    if _libc is None or (_limit == 0 and not _heap_tuned):
-        return
-    if _limit == 0:
-        mmap_threshold = trim_threshold = _GLIBC_DEFAULT
-    else:
-        mmap_threshold, trim_threshold = MIN_BYTES, min(_limit, _INT_MAX)
-    _libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)
-    _libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold)
-    _heap_tuned = True
-
-
-_tune_heap()
+heap.configure(_limit)  # arrays under MIN_BYTES: glibc's heap keeps them mapped
 
 
 def empty(shape, dtype=np.float32):
@@ -176,8 +119,7 @@ def release():
     use are untouched)."""
     with _lock:
         _drop(0)
-    if _libc is not None:
-        _libc.malloc_trim(0)
+    heap.trim()
 
 
 def cached_bytes():
@@ -197,6 +139,6 @@ def set_limit(nbytes):
     if nbytes < 0:
         raise ValueError(f"host cache: expected a limit >= 0 bytes, got {nbytes}")
     _limit = nbytes
-    _tune_heap()
+    heap.configure(_limit)
     if _cached > nbytes:
         release()
