@@ -64,7 +64,8 @@ timeout_flags=()
 "$PY" -c "import pytest_timeout" 2>/dev/null && timeout_flags=(--timeout "${TEST_TIMEOUT:-120}")
 step tests "$PY" -m pytest -q -p no:cacheprovider -rfE --tb=short "${timeout_flags[@]}" \
     --durations 10 tests/cuda tests/devices \
-    "tests/examples/test_char_rnn.py::test_train_resume_and_sample_on_cuda"
+    "tests/examples/test_char_rnn.py::test_train_resume_and_sample_on_cuda" \
+    "tests/examples/test_char_rnn.py::test_auto_threads_are_not_timed_on_a_gpu"
 step bench_rnn "$PY" benchmarks/rnn_gpu.py --budget "${BENCH_BUDGET:-10}" \
     --json "$RESULTS/rnn_gpu.json"
 step char_rnn "$PY" examples/char_rnn.py train --device cuda --steps 300 --eval-every 100 \

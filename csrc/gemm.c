@@ -13,6 +13,7 @@
  * with a B of up to 2 MB, B packed once (mg_gemm_packed_once): 1.1-1.4x.
  */
 #include <limits.h>
+#include <string.h>
 
 #include "blas.h"
 #include "core.h"
@@ -62,6 +63,44 @@ int mg_gemm_prepare(int dtype, int trans_a, int trans_b, int64_t batch,
 static int fits_int(int64_t v) { return v <= INT_MAX; }
 #endif
 
+static int gemm_one(int dtype, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                    double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
+                    double beta, void *c, int64_t ldc);
+
+/* C (m, n) = alpha op(A) op(B) + beta C for a few columns n (gemm_one's ragged
+ * last columns): one BLAS matrix-vector product per column, where a gemm of
+ * one column pays for copies of A (2048 x 128 by one column: 13 us against
+ * 57).  With beta == 0 the column is zeroed first: a BLAS may scale y by
+ * beta, and 0 * NaN stays NaN. */
+static int gemm_columns(int dtype, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                        double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
+                        double beta, void *c, int64_t ldc) {
+#ifdef MG_USE_BLAS
+    if (fits_int(m) && fits_int(k) && fits_int(lda) && fits_int(ldb) && fits_int(ldc)) {
+        const enum CBLAS_TRANSPOSE ta = trans_a ? CblasTrans : CblasNoTrans;
+        const int rows = trans_a ? (int)k : (int)m, cols = trans_a ? (int)m : (int)k;
+        const int incx = trans_b ? 1 : (int)ldb; /* column j of op(B) */
+        const size_t size = mg_dtype_size(dtype);
+        if (beta == 0.0)
+            for (int64_t i = 0; i < m; i++) memset((char *)c + (size_t)(i * ldc) * size, 0, n * size);
+        for (int64_t j = 0; j < n; j++) {
+            const char *x = (const char *)b + (size_t)(trans_b ? j * ldb : j) * size;
+            char *y = (char *)c + (size_t)j * size;
+            if (dtype == MG_FLOAT32)
+                MG_BLAS(cblas_sgemv)(CblasRowMajor, ta, rows, cols, (float)alpha,
+                                     (const float *)a, (int)lda, (const float *)x, incx,
+                                     (float)beta, (float *)y, (int)ldc);
+            else
+                MG_BLAS(cblas_dgemv)(CblasRowMajor, ta, rows, cols, alpha, (const double *)a,
+                                     (int)lda, (const double *)x, incx, beta, (double *)y,
+                                     (int)ldc);
+        }
+        return MG_OK;
+    }
+#endif
+    return gemm_one(dtype, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 /* One product on the calling thread: the small-product kernel where it beats
  * BLAS (mg_gemm_inplace_suits), or for tall products op(B) packed once and the
  * same micro-kernel (mg_gemm_packed_suits), else BLAS, else (no BLAS, or sizes
@@ -69,6 +108,18 @@ static int fits_int(int64_t v) { return v <= INT_MAX; }
 static int gemm_one(int dtype, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
                     double alpha, const void *a, int64_t lda, const void *b, int64_t ldb,
                     double beta, void *c, int64_t ldc) {
+    const int64_t ragged = alpha == 1.0 ? mg_gemm_ragged_columns(dtype, trans_a, trans_b, m, n, k)
+                                        : 0;
+    if (ragged > 0) { /* whole panels, then the last few columns apart */
+        const int64_t whole = n - ragged;
+        const size_t size = mg_dtype_size(dtype);
+        const int status = gemm_one(dtype, trans_a, trans_b, m, whole, k, alpha, a, lda, b, ldb,
+                                    beta, c, ldc);
+        if (status != MG_OK) return status;
+        return gemm_columns(dtype, trans_a, trans_b, m, ragged, k, alpha, a, lda,
+                            (const char *)b + (size_t)(trans_b ? whole * ldb : whole) * size, ldb,
+                            beta, (char *)c + (size_t)whole * size, ldc);
+    }
     if (alpha == 1.0 && mg_gemm_inplace_suits(dtype, trans_b, m, n, k))
         return mg_gemm_inplace(dtype, -1, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c,
                                ldc);

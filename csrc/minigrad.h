@@ -329,6 +329,13 @@ int mg_gemm_inplace_suits(int dtype, int trans_b, int64_t m, int64_t n, int64_t 
  * each thread's band.  MINIGRAD_SMALL_GEMM=0 turns it off as well. */
 int mg_gemm_packed_suits(int dtype, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k);
 
+/* The number of op(B)'s last columns that mg_gemm multiplies apart, through
+ * BLAS, so that the others -- whole panels of the packed kernels -- take
+ * mg_gemm_inplace or mg_gemm_packed_once: a few columns past a multiple of
+ * the panel width (n = 65); 0 when the product is not split. */
+int64_t mg_gemm_ragged_columns(int dtype, int trans_a, int trans_b, int64_t m, int64_t n,
+                               int64_t k);
+
 /* ---- measuring the CPU (fma_peak.c) ------------------------------------- */
 
 /* `rounds` steps of independent float32 multiply-add chains in the widest

@@ -163,6 +163,37 @@ def test_mg_gemm_packs_b_once_for_tall_products(threads, dtype):
                     lib.mg_gemm_packed_suits(DTYPES[dtype], 0, trans_b, m, n, k))
 
 
+# (m, n, k, trans_a, trans_b), and how many last columns mg_gemm multiplies apart in float32
+# (panels of 32) and in float64 (panels of 16): a char decoder's n = 65 tall and at a small
+# batch, A read transposed (the whole panels then go to mg_gemm_inplace), two columns past;
+# none where the rest would stay with BLAS anyway (too little work), too many columns past
+# (n = 69; 68 and 66 in float64), or a last panel that pads little already (n = 290).
+RAGGED = [((2048, 65, 128, 0, 1), 1, 1), ((32, 65, 512, 0, 1), 1, 1),
+          ((1024, 65, 128, 1, 0), 1, 1), ((300, 66, 64, 0, 0), 2, 0),
+          ((32, 65, 128, 0, 1), 0, 0), ((2048, 69, 128, 0, 1), 0, 0),
+          ((64, 68, 256, 0, 0), 0, 0), ((300, 290, 64, 0, 1), 0, 0)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_mg_gemm_splits_off_a_ragged_last_column(threads, dtype):
+    """n = 65: 64 columns by the packed kernels, the last by BLAS's matrix-vector product
+    (each thread's band asks again), against numpy, with beta == 0 over NaN and beta != 0."""
+    has_avx512 = lib.mg_gemm_inplace(DTYPES[dtype], AVX512, 0, 0, 0, 0, 0, ffi.NULL, 0,
+                                     ffi.NULL, 0, 0.0, ffi.NULL, 0) == lib.MG_OK
+    for (m, n, k, trans_a, trans_b), f32, f64 in RAGGED:
+        ragged = lib.mg_gemm_ragged_columns(DTYPES[dtype], trans_a, trans_b, m, n, k)
+        assert ragged == ((f32 if dtype == np.float32 else f64) if has_avx512 else 0), (m, n, k)
+        a, b = operands(m, n, k, trans_b, dtype, seed=n + k, trans_a=trans_a)
+        want, tol = reference(a, b, trans_b, trans_a), tolerance(dtype, k)
+        got = linalg.gemm(a, b, trans_a=bool(trans_a), trans_b=bool(trans_b),
+                          out=np.full((m, n), np.nan, dtype))
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+        c0 = np.random.default_rng(4).standard_normal((m, n)).astype(dtype)
+        got = linalg.gemm(a, b, trans_a=bool(trans_a), trans_b=bool(trans_b), beta=-0.5,
+                          out=c0.copy())
+        np.testing.assert_allclose(got, want - 0.5 * c0, rtol=tol, atol=tol)
+
+
 def test_environment_turns_the_routing_off():
     """MINIGRAD_SMALL_GEMM=0 keeps every product with BLAS (read when the core first asks)."""
     code = ("from minigrad._native import lib; "
