@@ -116,17 +116,27 @@ def gru_step(gi_rz, gi_n, h, w_hh_t, b_hh):
     return _gru_update(gi_rz + gh_rz, gi_n, gh_n, h)
 
 
+def gru_input_bias(b_ih, b_hh):
+    """The bias of a GRU layer's input projection when gru_fold arranges its steps:
+    b_ih + [b_hr, b_hz, 0] (3H,).  b_hr and b_hz enter the r and z gates as b_ih does,
+    so they are added to the projection once, in its own bias, not as a (T, B, 2H) sum
+    after it; b_hn stays apart (r multiplies it)."""
+    hidden = b_hh.shape[0] // 3
+    b_hrz = cat([gru_split(b_hh)[0], zeros(hidden, dtype=b_hh.dtype, device=b_hh.device)])
+    return b_hrz if b_ih is None else b_ih + b_hrz
+
+
 def gru_fold(gi, b_hh):
-    """A GRU layer's input side of every step, (T, B, 3H) gi = x W_ih^T + b_ih, arranged
-    once per sequence so that each step needs one addmm (gru_step_folded): returns
-    gx = [gi_rz + b_hr, b_hz | b_hn] (T, B, 3H) and gi_n (T, B, H).  Added to h W_hh^T, gx
-    gives the r and z pre-activations and W_hn h + b_hn side by side."""
+    """A GRU layer's input side of every step, (T, B, 3H) gi = x W_ih^T + b_ih (with
+    b_hr and b_hz added in: gru_input_bias), arranged once per sequence so that each step
+    needs one addmm (gru_step_folded): returns gx = [gi_rz | b_hn] (T, B, 3H) and the
+    view gi_n (T, B, H).  Added to h W_hh^T, gx gives the r and z pre-activations and
+    W_hn h + b_hn side by side."""
     gi_rz, gi_n = gru_split(gi)
     if b_hh is None:
         b_n = zeros(*gi_n.shape, dtype=gi.dtype, device=gi.device)
     else:
-        b_rz, b_n = gru_split(b_hh)
-        gi_rz, b_n = gi_rz + b_rz, b_n.expand(gi_n.shape)
+        b_n = gru_split(b_hh)[1].expand(gi_n.shape)
     return cat([gi_rz, b_n], -1), gi_n
 
 
@@ -498,6 +508,8 @@ class RNNBase(Module):
             # b_ih and b_hh enter these gates alike: add both to the input projection, once,
             # rather than b_hh at every step (GRU's n gate needs b_hn apart: r multiplies it).
             b_ih, b_hh = (b_hh if b_ih is None else b_ih + b_hh), None
+        elif b_hh is not None:  # GRU: b_hr and b_hz likewise, b_hn to gru_fold
+            b_ih = gru_input_bias(b_ih, b_hh)
         # The input projection of every step at once, then one view per step (unbind: its
         # backward stacks the steps' gradients in one buffer); GRU's arranged for its steps
         # (gru_fold) once here rather than at every step.
