@@ -113,7 +113,8 @@ def gru_split(gates):
 def gru_step(gi_rz, gi_n, h, w_hh_t, b_hh):
     """One step from gi = x W_ih^T + b_ih split by gru_split (GRUCell's step)."""
     gh_rz, gh_n = gru_split(_affine(h, w_hh_t, b_hh))
-    return _gru_update(gi_rz + gh_rz, gi_n, gh_n, h)
+    r, z = (gi_rz + gh_rz).sigmoid().chunk(2, -1)  # r and z side by side: one sigmoid
+    return _gru_update(r, z, gi_n, gh_n, h)
 
 
 def gru_input_bias(b_ih, b_hh):
@@ -141,15 +142,18 @@ def gru_fold(gi, b_hh):
 
 
 def gru_step_folded(gx, gi_n, h, w_hh_t):
-    """One step of a GRU layer, from gx and gi_n of gru_fold."""
-    rz, gh_n = gru_split(addmm(gx, h, w_hh_t))
-    return _gru_update(rz, gi_n, gh_n, h)
+    """One step of a GRU layer, from gx and gi_n of gru_fold.  The step's product splits
+    into three (B, H) views, r, z and W_hn h + b_hn, and r and z get a sigmoid each: two
+    ops, as a sigmoid of r and z side by side and a chunk of it would be, but r and z
+    then come out contiguous for the products that read them, and backward joins one
+    split instead of two."""
+    r, z, gh_n = addmm(gx, h, w_hh_t).chunk(3, -1)
+    return _gru_update(r.sigmoid(), z.sigmoid(), gi_n, gh_n, h)
 
 
-def _gru_update(rz, gi_n, gh_n, h):
-    """h' from the r and z pre-activations rz (B, 2H), gi_n = W_in x + b_in and
-    gh_n = W_hn h + b_hn (B, H)."""
-    r, z = rz.sigmoid().chunk(2, -1)  # r and z side by side: one sigmoid
+def _gru_update(r, z, gi_n, gh_n, h):
+    """h' from the r and z gates (B, H), gi_n = W_in x + b_in and gh_n = W_hn h + b_hn
+    (B, H)."""
     n = addcmul(gi_n, r, gh_n).tanh()  # tanh(gi_n + r gh_n)
     # (1 - z) * n + z * h, written as a step from n toward h, n + z (h - n): 2 ops instead
     # of 4 (each op recorded costs more time than its arithmetic at these sizes).
