@@ -117,27 +117,24 @@ def gru_step(gi_rz, gi_n, h, w_hh_t, b_hh):
     return _gru_update(r, z, gi_n, gh_n, h)
 
 
-def gru_input_bias(b_ih, b_hh):
-    """The bias of a GRU layer's input projection when gru_fold arranges its steps:
-    b_ih + [b_hr, b_hz, 0] (3H,).  b_hr and b_hz enter the r and z gates as b_ih does,
-    so they are added to the projection once, in its own bias, not as a (T, B, 2H) sum
-    after it; b_hn stays apart (r multiplies it)."""
-    hidden = b_hh.shape[0] // 3
-    b_hrz = cat([gru_split(b_hh)[0], zeros(hidden, dtype=b_hh.dtype, device=b_hh.device)])
-    return b_hrz if b_ih is None else b_ih + b_hrz
-
-
-def gru_fold(gi, b_hh):
-    """A GRU layer's input side of every step, (T, B, 3H) gi = x W_ih^T + b_ih (with
-    b_hr and b_hz added in: gru_input_bias), arranged once per sequence so that each step
-    needs one addmm (gru_step_folded): returns gx = [gi_rz | b_hn] (T, B, 3H) and the
-    view gi_n (T, B, H).  Added to h W_hh^T, gx gives the r and z pre-activations and
-    W_hn h + b_hn side by side."""
-    gi_rz, gi_n = gru_split(gi)
-    if b_hh is None:
-        b_n = zeros(*gi_n.shape, dtype=gi.dtype, device=gi.device)
-    else:
-        b_n = gru_split(b_hh)[1].expand(gi_n.shape)
+def gru_fold(x, w_ih, b_ih, b_hh):
+    """A GRU layer's input side of every step, from x (T, B, in), arranged once per
+    sequence so that each step needs one addmm (gru_step_folded):
+        gx   = [x W_irz^T + b_irz + b_hrz | b_hn]   (T, B, 3H)
+        gi_n =  x W_in^T + b_in                     (T, B, H)
+    Added to h W_hh^T, gx gives the r and z pre-activations and W_hn h + b_hn side by
+    side (b_hr and b_hz enter the r and z gates as b_ih does; b_hn stays apart: r
+    multiplies it).  The r, z and n rows of W_ih are two products, so that gi_n is a
+    contiguous array for the steps' products, not a strided view of a (T, B, 3H) one."""
+    hidden = w_ih.shape[0] // 3
+    w_rz, w_n = w_ih.split([2 * hidden, hidden], 0)
+    b_rz, b_in = (None, None) if b_ih is None else gru_split(b_ih)
+    b_hrz, b_hn = (None, None) if b_hh is None else gru_split(b_hh)
+    if b_hrz is not None:
+        b_rz = b_hrz if b_rz is None else b_rz + b_hrz
+    gi_rz, gi_n = F.linear(x, w_rz, b_rz), F.linear(x, w_n, b_in)
+    b_n = zeros(*gi_n.shape, dtype=x.dtype, device=x.device) if b_hn is None \
+        else b_hn.expand(gi_n.shape)
     return cat([gi_rz, b_n], -1), gi_n
 
 
@@ -512,14 +509,13 @@ class RNNBase(Module):
             # b_ih and b_hh enter these gates alike: add both to the input projection, once,
             # rather than b_hh at every step (GRU's n gate needs b_hn apart: r multiplies it).
             b_ih, b_hh = (b_hh if b_ih is None else b_ih + b_hh), None
-        elif b_hh is not None:  # GRU: b_hr and b_hz likewise, b_hn to gru_fold
-            b_ih = gru_input_bias(b_ih, b_hh)
         # The input projection of every step at once, then one view per step (unbind: its
         # backward stacks the steps' gradients in one buffer); GRU's arranged for its steps
         # (gru_fold) once here rather than at every step.
-        gi = F.linear(x, w_ih, b_ih)
-        gi = list(zip(*(part.unbind(0) for part in gru_fold(gi, b_hh)))) \
-            if self.mode == "GRU" else gi.unbind(0)
+        if self.mode == "GRU":
+            gi = list(zip(*(part.unbind(0) for part in gru_fold(x, w_ih, b_ih, b_hh))))
+        else:
+            gi = F.linear(x, w_ih, b_ih).unbind(0)
         ys = [None] * x.shape[0]
         for t in steps:
             if self.mode == "LSTM":
