@@ -82,7 +82,8 @@ static int gemm_columns(int dtype, int trans_a, int trans_b, int64_t m, int64_t 
         const int incx = trans_b ? 1 : (int)ldb; /* column j of op(B) */
         const size_t size = mg_dtype_size(dtype);
         if (beta == 0.0)
-            for (int64_t i = 0; i < m; i++) memset((char *)c + (size_t)(i * ldc) * size, 0, n * size);
+            for (int64_t i = 0; i < m; i++)
+                memset((char *)c + (size_t)(i * ldc) * size, 0, (size_t)n * size);
         for (int64_t j = 0; j < n; j++) {
             const char *x = (const char *)b + (size_t)(trans_b ? j * ldb : j) * size;
             char *y = (char *)c + (size_t)j * size;
