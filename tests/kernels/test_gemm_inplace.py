@@ -124,6 +124,21 @@ def test_mg_gemm_routes_small_products_here(threads, dtype):
     assert sorted(routed) == sorted(small + more + few_rows)
 
 
+def check_gemm_over_nan_and_with_beta(a, b, trans_a, trans_b, seed):
+    """mg_gemm (through linalg.gemm) against numpy: with beta == 0 into C full of NaN (not
+    read), and with beta != 0 onto random C."""
+    want = reference(a, b, trans_b, trans_a)
+    m, n = want.shape
+    tol = tolerance(a.dtype, a.shape[0] if trans_a else a.shape[1])
+    got = linalg.gemm(a, b, trans_a=bool(trans_a), trans_b=bool(trans_b),
+                      out=np.full((m, n), np.nan, a.dtype))
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    c0 = np.random.default_rng(seed).standard_normal((m, n)).astype(a.dtype)
+    got = linalg.gemm(a, b, trans_a=bool(trans_a), trans_b=bool(trans_b), beta=-0.5,
+                      out=c0.copy())
+    np.testing.assert_allclose(got, want - 0.5 * c0, rtol=tol, atol=tol)
+
+
 # (m, n, k, trans_a, trans_b) past mg_gemm_inplace_suits's limits (a slice of A over 1 MB,
 # or over 2^25 multiply-adds), and whether mg_gemm_packed_suits takes them in float32 and
 # in float64: m not a multiple of the 8-row tile; B as stored and transposed; not A read
@@ -145,14 +160,7 @@ def test_mg_gemm_packs_b_once_for_tall_products(threads, dtype):
             routed.append((m, n, k))
         if f32 if dtype == np.float32 else f64:
             expected.append((m, n, k))
-        want, tol = reference(a, b, trans_b, trans_a), tolerance(dtype, k)
-        got = linalg.gemm(a, b, trans_a=bool(trans_a), trans_b=bool(trans_b),
-                          out=np.full((m, n), np.nan, dtype))
-        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
-        c0 = np.random.default_rng(3).standard_normal((m, n)).astype(dtype)
-        got = linalg.gemm(a, b, trans_a=bool(trans_a), trans_b=bool(trans_b), beta=-0.5,
-                          out=c0.copy())
-        np.testing.assert_allclose(got, want - 0.5 * c0, rtol=tol, atol=tol)
+        check_gemm_over_nan_and_with_beta(a, b, trans_a, trans_b, seed=3)
     if lib.mg_gemm_inplace(DTYPES[dtype], AVX512, 0, 0, 0, 0, 0, ffi.NULL, 0, ffi.NULL, 0, 0.0,
                            ffi.NULL, 0) == lib.MG_ERR_UNSUPPORTED:
         assert routed == []  # BLAS keeps them all without AVX-512
@@ -184,14 +192,7 @@ def test_mg_gemm_splits_off_a_ragged_last_column(threads, dtype):
         ragged = lib.mg_gemm_ragged_columns(DTYPES[dtype], trans_a, trans_b, m, n, k)
         assert ragged == ((f32 if dtype == np.float32 else f64) if has_avx512 else 0), (m, n, k)
         a, b = operands(m, n, k, trans_b, dtype, seed=n + k, trans_a=trans_a)
-        want, tol = reference(a, b, trans_b, trans_a), tolerance(dtype, k)
-        got = linalg.gemm(a, b, trans_a=bool(trans_a), trans_b=bool(trans_b),
-                          out=np.full((m, n), np.nan, dtype))
-        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
-        c0 = np.random.default_rng(4).standard_normal((m, n)).astype(dtype)
-        got = linalg.gemm(a, b, trans_a=bool(trans_a), trans_b=bool(trans_b), beta=-0.5,
-                          out=c0.copy())
-        np.testing.assert_allclose(got, want - 0.5 * c0, rtol=tol, atol=tol)
+        check_gemm_over_nan_and_with_beta(a, b, trans_a, trans_b, seed=4)
 
 
 def test_environment_turns_the_routing_off():
