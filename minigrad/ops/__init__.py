@@ -3,9 +3,9 @@ backward side by side; this package gathers them for minigrad's namespace and
 for the Tensor methods."""
 from minigrad.ops.common import as_tensor_like, implicit_grad, unbroadcast  # noqa: F401
 from minigrad.ops.elementwise import (  # noqa: F401
-    abs, add, addcmul, cast, clamp, clip, div, eq, exp, ge, gt, le, log, lt, maximum, minimum,
-    mul, ne, neg, pow, rdiv, reciprocal, relu, rpow, rsub, sigmoid, sign, sqrt, square, sub, tanh,
-    where)
+    abs, add, addcmul, cast, clamp, clip, div, eq, exp, ge, gt, le, lerp, log, lt, maximum,
+    minimum, mul, ne, neg, pow, rdiv, reciprocal, relu, rpow, rsub, sigmoid, sign, sqrt, square,
+    sub, tanh, where)
 from minigrad.ops.reduce import (  # noqa: F401
     amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum, var)
 from minigrad.ops.linalg import addmm, matmul, mm  # noqa: F401
@@ -20,8 +20,8 @@ from minigrad.creation import new_full, new_ones, new_tensor, new_zeros  # noqa:
 
 # Ops that are also Tensor methods (x.exp(), x.sum(1), x.view(2, 3), ...).
 TENSOR_METHODS = (
-    "abs", "add", "addcmul", "clamp", "clip", "div", "eq", "exp", "ge", "gt", "le", "log", "lt",
-    "maximum", "minimum", "mul", "ne", "neg", "pow", "reciprocal", "relu", "sigmoid", "sign",
+    "abs", "add", "addcmul", "clamp", "clip", "div", "eq", "exp", "ge", "gt", "le", "lerp", "log",
+    "lt", "maximum", "minimum", "mul", "ne", "neg", "pow", "reciprocal", "relu", "sigmoid", "sign",
     "sqrt", "square", "sub", "tanh",
     "amax", "amin", "argmax", "argmin", "log_softmax", "logsumexp", "max", "mean", "min",
     "softmax", "std", "sum", "var",

@@ -194,9 +194,19 @@ class Mul(Binary):
 
 def _grad_product(g, t):
     """g * t for a backward (t saved by forward: g's dtype and device, broadcasting)."""
+    return _grad_binary("mul", g, t)
+
+
+_GRAD_OPS = {"mul": Tensor.__mul__, "sub": Tensor.__sub__}
+
+
+def _grad_binary(op, a, b):
+    """a (op) b for a backward, op "mul" or "sub" (tensors of one dtype and device,
+    broadcasting): the Tensor op when the backward is recorded (create_graph), else the
+    kernel alone -- no op around it, as nothing will differentiate it."""
     if grad_mode._enabled[0]:
-        return g * t
-    return Tensor._wrap(kernels(g).binary("mul", g._array, t._array), g.device)
+        return _GRAD_OPS[op](a, b)
+    return Tensor._wrap(kernels(a).binary(op, a._array, b._array), a.device)
 
 
 class Div(Binary):
@@ -431,6 +441,61 @@ def addcmul(input, tensor1, tensor2, *, value=1):
     if not (input.device is tensor1.device is tensor2.device):
         same_device("addcmul", *tensors)
     return AddCMul.apply(input, tensor1, tensor2, value)
+
+
+class Lerp(Function):
+    """out = input + weight * (end - input) (PyTorch's lerp), all three broadcast together:
+    a step from input toward end, one op where a recurrent step would record a difference,
+    a product and a sum (a GRU's h' = (1 - z) n + z h = lerp(n, h, z)).  Nothing new is
+    saved: backward reads the three inputs.
+    d/dinput = 1 - weight,  d/dend = weight,  d/dweight = end - input."""
+
+    def forward(self, input, end, weight):
+        self.save_for_backward(input, end, weight)
+        self.shapes = (input._array.shape, end._array.shape, weight._array.shape)
+        k = kernels(input)
+        a, b, w = input._array, end._array, weight._array
+        try:
+            step = k.binary("sub", b, a)
+            # in place where the result keeps step's shape (the common case: one shape)
+            step = k.binary("mul", w, step, out=step if w.shape == step.shape else None)
+            return k.binary("add", a, step, out=step if a.shape == step.shape else None)
+        except ValueError:
+            raise ValueError(f"lerp: shapes {shape_str(input, end, weight)} cannot be broadcast "
+                             f"together") from None
+
+    def backward(self, g):
+        input, end, weight = self.saved_tensors
+        wants_input, wants_end, wants_weight = self.inputs
+        s_input, s_end, s_weight = self.shapes
+        g_end = g_input = g_weight = None
+        if wants_input is not None or wants_end is not None:
+            g_end = _grad_binary("mul", g, weight)
+            if wants_input is not None:
+                g_input = unbroadcast(_grad_binary("sub", g, g_end), s_input)
+        if wants_weight is not None:
+            g_weight = unbroadcast(_grad_binary("mul", g, _grad_binary("sub", end, input)),
+                                   s_weight)
+        return (g_input, None if wants_end is None else unbroadcast(g_end, s_end), g_weight)
+
+
+def lerp(input, end, weight):
+    """input + weight * (end - input), broadcasting (PyTorch's lerp): input and end Tensors of
+    one dtype and device; weight a Tensor like them or a Python number."""
+    if not (isinstance(input, Tensor) and isinstance(end, Tensor)):
+        raise TypeError("lerp: input and end must be Tensors, got "
+                        f"{type(input).__name__} and {type(end).__name__}")
+    if is_scalar(weight):
+        weight = as_tensor_like(weight, input)
+    elif not isinstance(weight, Tensor):
+        raise TypeError(f"lerp: weight must be a Tensor or a number, got {type(weight).__name__}")
+    tensors = (input, end, weight)
+    if not (input.dtype == end.dtype == weight.dtype):
+        raise TypeError(f"lerp: expected one dtype, got {input.dtype}, {end.dtype} and "
+                        f"{weight.dtype}")
+    if not (input.device is end.device is weight.device):
+        same_device("lerp", *tensors)
+    return Lerp.apply(input, end, weight)
 
 
 # ---- comparisons: 1/0 in the operands' dtype, never differentiable ----------------------

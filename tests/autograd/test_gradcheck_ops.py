@@ -145,6 +145,35 @@ def test_addcmul(shapes, value):
                                rtol=1e-12)
 
 
+@pytest.mark.parametrize("shapes", [((3, 4), (3, 4), (3, 4)), ((4,), (3, 4), (3, 1)),
+                                    ((3, 4), (4,), ()), ((2, 3, 4), (3, 4), (2, 1, 4))], ids=str)
+def test_lerp(shapes):
+    a, b, w = leaf(*shapes[0]), leaf(*shapes[1], seed=2), leaf(*shapes[2], seed=3)
+    assert gradcheck(mg.lerp, (a, b, w))
+    assert gradgradcheck(mg.lerp, (a, b, w))
+    an, bn, wn = a.detach().numpy(), b.detach().numpy(), w.detach().numpy()
+    expected = an + wn * (bn - an)
+    np.testing.assert_allclose(mg.lerp(a, b, w).detach().numpy(), expected, rtol=1e-12)
+    np.testing.assert_allclose(a.lerp(b, w).detach().numpy(), expected, rtol=1e-12)
+    # a number as the weight: the same as a tensor holding it; only input and end get grads
+    np.testing.assert_allclose(mg.lerp(a, b, 0.25).detach().numpy(), an + 0.25 * (bn - an),
+                               rtol=1e-12)
+    assert gradcheck(lambda a, b: mg.lerp(a, b, 0.25), (a, b))
+
+
+def test_lerp_bad_arguments_are_named():
+    a = leaf(3, 4)
+    with pytest.raises(ValueError, match=r"lerp: shapes \[3, 4\] and \[2\] and \[3, 4\] "
+                                         r"cannot be broadcast"):
+        mg.lerp(a, leaf(2), a)
+    with pytest.raises(TypeError, match="lerp: expected one dtype"):
+        mg.lerp(a, a, a.detach().to(mg.float32))
+    with pytest.raises(TypeError, match="lerp: input and end must be Tensors"):
+        mg.lerp(a, 2.0, a)
+    with pytest.raises(TypeError, match="lerp: weight must be a Tensor or a number"):
+        mg.lerp(a, a, "half")
+
+
 def test_addcmul_bad_arguments_are_named():
     a = leaf(3, 4)
     with pytest.raises(ValueError, match=r"addcmul: shapes \[3, 4\] and \[2\] and \[3, 4\] "

@@ -26,6 +26,7 @@ EXPRESSIONS = {
     "max_min": lambda m, x, w, b: m.maximum(x, -x * 0.5).sum() + x.min(0).values.sum(),
     "addcmul": lambda m, x, w, b: (m.addcmul(x @ w, m.sigmoid(x @ w), b, value=-0.5)
                                    .tanh().sum()),
+    "lerp": lambda m, x, w, b: m.lerp(m.tanh(x @ w), b, m.sigmoid(x @ w)).pow(2).sum(),
 }
 
 
