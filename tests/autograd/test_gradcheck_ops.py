@@ -161,30 +161,31 @@ def test_lerp(shapes):
     assert gradcheck(lambda a, b: mg.lerp(a, b, 0.25), (a, b))
 
 
-def test_lerp_bad_arguments_are_named():
-    a = leaf(3, 4)
-    with pytest.raises(ValueError, match=r"lerp: shapes \[3, 4\] and \[2\] and \[3, 4\] "
-                                         r"cannot be broadcast"):
-        mg.lerp(a, leaf(2), a)
-    with pytest.raises(TypeError, match="lerp: expected one dtype"):
-        mg.lerp(a, a, a.detach().to(mg.float32))
-    with pytest.raises(TypeError, match="lerp: input and end must be Tensors"):
-        mg.lerp(a, 2.0, a)
-    with pytest.raises(TypeError, match="lerp: weight must be a Tensor or a number"):
-        mg.lerp(a, a, "half")
+# (op, call on a (3, 4) leaf a, exception, message): bad arguments of the three-input ops
+BAD_THREE_INPUT_CALLS = [
+    ("addcmul", lambda a: mg.addcmul(a, leaf(2), a), ValueError,
+     r"addcmul: shapes \[3, 4\] and \[2\] and \[3, 4\] cannot be broadcast"),
+    ("addcmul", lambda a: mg.addcmul(a, a, a.detach().to(mg.float32)), TypeError,
+     "addcmul: expected one dtype"),
+    ("addcmul", lambda a: mg.addcmul(a, a, 2.0), TypeError,
+     "addcmul: input, tensor1 and tensor2 must be Tensors"),
+    ("addcmul", lambda a: mg.addcmul(a, a, a, value=a), TypeError,
+     "addcmul: value must be a number"),
+    ("lerp", lambda a: mg.lerp(a, leaf(2), a), ValueError,
+     r"lerp: shapes \[3, 4\] and \[2\] and \[3, 4\] cannot be broadcast"),
+    ("lerp", lambda a: mg.lerp(a, a, a.detach().to(mg.float32)), TypeError,
+     "lerp: expected one dtype"),
+    ("lerp", lambda a: mg.lerp(a, 2.0, a), TypeError, "lerp: input and end must be Tensors"),
+    ("lerp", lambda a: mg.lerp(a, a, "half"), TypeError,
+     "lerp: weight must be a Tensor or a number"),
+]
 
 
-def test_addcmul_bad_arguments_are_named():
-    a = leaf(3, 4)
-    with pytest.raises(ValueError, match=r"addcmul: shapes \[3, 4\] and \[2\] and \[3, 4\] "
-                                         r"cannot be broadcast"):
-        mg.addcmul(a, leaf(2), a)
-    with pytest.raises(TypeError, match="addcmul: expected one dtype"):
-        mg.addcmul(a, a, a.detach().to(mg.float32))
-    with pytest.raises(TypeError, match="addcmul: input, tensor1 and tensor2 must be Tensors"):
-        mg.addcmul(a, a, 2.0)
-    with pytest.raises(TypeError, match="addcmul: value must be a number"):
-        mg.addcmul(a, a, a, value=a)
+@pytest.mark.parametrize("op, call, error, message", BAD_THREE_INPUT_CALLS,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(BAD_THREE_INPUT_CALLS)])
+def test_three_input_ops_name_bad_arguments(op, call, error, message):
+    with pytest.raises(error, match=message):
+        call(leaf(3, 4))
 
 
 def test_shape_ops():
