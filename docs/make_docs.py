@@ -376,7 +376,7 @@ def part_one():
     order_note = ("checked: the walk is the reversed tape" if in_order else
                   "NOT the reversed tape: check minigrad/autograd/engine.py")
     if skipped:
-        order_note += (f", without the {skipped} ops that do not lead to the loss (they stack "
+        order_note += (f", without the {skipped} ops that do not lead to the loss (they shape "
                        f"h_n and c_n, which the loss does not read)")
     source = textwrap.dedent(inspect.getsource(one_training_step))
     n_composed, n_fused = len(composed["tape"]), len(fused["tape"])

@@ -13,13 +13,19 @@ Two implementations give one answer:
 
 Layers use the fused path by default (`impl='fused'`); pass impl='composed' or
 call `set_default_impl('composed')` to study the composed one.  LSTM with
-proj_size > 0 always runs composed (the fused kernel has no projection).
+proj_size > 0 always runs composed (the fused kernel has no projection), and so
+must a layer differentiated twice (the fused op's gradients come from C, not from
+recorded ops: create_graph=True through it is an error).
+
+With `lengths`, the padding past each sequence's length is never read (zeroed
+first, as PyTorch's packed sequences never see it): NaN there changes nothing.
 """
 import math
+import warnings
 
 from minigrad import dtypes
 from minigrad.autograd import grad_mode
-from minigrad.autograd.function import FREED_MESSAGE, Function
+from minigrad.autograd.function import Function
 from minigrad.backend import for_device
 from minigrad.creation import zeros
 from minigrad.nn import functional as F
@@ -27,7 +33,7 @@ from minigrad.nn import init
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
 from minigrad.ops.common import kernels
-from minigrad.ops.elementwise import addcmul, lerp
+from minigrad.ops.elementwise import addcmul, lerp, where
 from minigrad.ops.linalg import addmm
 from minigrad.ops.shape import cat, stack
 from minigrad.tensor import Tensor
@@ -173,9 +179,18 @@ _KERNEL_CELL = {"RNN_TANH": "rnn_tanh", "RNN_RELU": "rnn_relu", "GRU": "gru", "L
 # ---- cells -------------------------------------------------------------------------------
 
 
+def _check_sizes(name, **sizes):
+    """Sizes are ints (a float hidden_size is a mistake, not a size), as in PyTorch."""
+    for key, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name}: {key} must be an int, got {value!r} "
+                            f"({type(value).__name__})")
+
+
 class RNNCellBase(Module):
     def __init__(self, input_size, hidden_size, bias, num_gates, device=None, dtype=None):
         super().__init__()
+        _check_sizes(type(self).__name__, input_size=input_size, hidden_size=hidden_size)
         if input_size <= 0 or hidden_size <= 0:
             raise ValueError(f"{type(self).__name__}: input_size and hidden_size must be positive, "
                              f"got {input_size} and {hidden_size}")
@@ -203,8 +218,18 @@ class RNNCellBase(Module):
             text += f", nonlinearity={self.nonlinearity}"
         return text
 
-    def _prepare(self, input, hx, name):
-        """Batch the input ((in,) -> (1, in)) and check it against the cell's sizes."""
+    def _prepare(self, input, hx, name, n_states=1):
+        """Batch the input ((in,) -> (1, in)) and check it and the `n_states` states of hx
+        (a Tensor, or a tuple of n_states for LSTMCell; None: zeros) against the cell's sizes."""
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: expected a Tensor input, got {type(input).__name__}")
+        if n_states == 1 and isinstance(hx, (tuple, list)):
+            raise TypeError(f"{name}: hx must be a Tensor (N, {self.hidden_size}), not a "
+                            f"{type(hx).__name__}")
+        if n_states > 1 and hx is not None and not (isinstance(hx, (tuple, list))
+                                                    and len(hx) == n_states):
+            raise TypeError(f"{name}: hx must be a tuple (h, c) of two Tensors, got "
+                            f"{_describe_state(hx)}")
         if input.ndim not in (1, 2):
             raise ValueError(f"{name}: expected input of shape (batch, {self.input_size}) or "
                              f"({self.input_size},), got {list(input.shape)}")
@@ -216,9 +241,12 @@ class RNNCellBase(Module):
         x = input if batched else input.unsqueeze(0)
         expected = (x.shape[0], self.hidden_size)
         states = []
-        for state in (hx if isinstance(hx, tuple) else (hx,)):
+        for state in (hx if n_states > 1 and hx is not None else (hx,) * n_states):
             if state is None:
                 state = zeros(*expected, dtype=input.dtype, device=input.device)
+            elif not isinstance(state, Tensor):
+                raise TypeError(f"{name}: a hidden state must be a Tensor, got "
+                                f"{type(state).__name__}")
             else:
                 state = state if batched else state.unsqueeze(0)
                 _check_like(state, input, name)
@@ -282,10 +310,7 @@ class LSTMCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input, hx=None):
-        if hx is not None and not (isinstance(hx, tuple) and len(hx) == 2):
-            raise TypeError("LSTMCell: hx must be a tuple (h, c)")
-        x, (h, c), batched = self._prepare(input, hx if hx is not None else (None, None),
-                                           "LSTMCell")
+        x, (h, c), batched = self._prepare(input, hx, "LSTMCell", n_states=2)
         h, c = lstm_cell(x, h, c, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return (h, c) if batched else (h.squeeze(0), c.squeeze(0))
 
@@ -314,36 +339,55 @@ def _check_like(input, weight, name):
 class FusedRNNLayer(Function):
     """One layer, one direction, the whole sequence, in C.
 
-    Tensor inputs: x (T, B, in), w_ih, w_hh, [b_ih, b_hh], h0 (B, H), [c0 (B, H)].
-    Outputs: y (T, B, H), h_n (B, H), and c_n (B, H) for LSTM."""
+    Tensor inputs: x (T, B, in), w_ih, w_hh, [b_ih, b_hh], [h0 (B, H)], [c0 (B, H)]
+    (a missing h0 or LSTM's c0 starts from zeros and gets no gradient).
+    Outputs: y (T, B, H), h_n (B, H), and c_n (B, H) for LSTM.
+
+    Backward reads the inputs and y as forward saw them: an in-place change to any of them in
+    between is an error, as for every op.  Its gradients are computed by the C kernel, not by
+    recorded ops, so they cannot be differentiated again (create_graph=True is an error:
+    impl='composed' runs the same layer twice differentiable)."""
+    save_outputs = True  # y: GRU's and RNN's backward read the states from it
 
     def forward(self, cell, reverse, lengths, x, w_ih, w_hh, b_ih, b_hh, h0, c0):
         self.cell, self.reverse, self.lengths = cell, reverse, lengths
-        self.has_bias, self.has_c = b_ih is not None, c0 is not None
+        self.has_bias, self.has_h, self.has_c = b_ih is not None, h0 is not None, c0 is not None
         tensors = (x, w_ih, w_hh, b_ih, b_hh, h0, c0)
+        self.save_for_backward(*[t for t in tensors if t is not None])  # (their versions)
         arrays = [None if t is None else t._array for t in tensors]
+        # zero states as bare arrays: no tensors, no ops on the tape (the kernels want them)
+        k = kernels(x)
+        state = (x.shape[1], w_hh.shape[1])
+        if h0 is None:
+            arrays[5] = k.fill(state, 0.0, x.dtype)
+        if c0 is None and cell == "lstm":
+            arrays[6] = k.fill(state, 0.0, x.dtype)
         # The workspace (what backward reads) only when this call will be recorded.
         recording = grad_mode.is_grad_enabled() and any(t is not None and t.requires_grad
                                                         for t in tensors)
-        y, h_n, c_n, ws = kernels(x).rnn_forward(cell, *arrays, lengths=lengths, reverse=reverse,
-                                                 need_workspace=recording)
-        self.arrays, self.y, self.ws = arrays, y, ws
+        y, h_n, c_n, ws = k.rnn_forward(cell, *arrays, lengths=lengths, reverse=reverse,
+                                        need_workspace=recording)
+        self.arrays, self.ws = arrays, ws
         return (y, h_n, c_n) if c_n is not None else (y, h_n)
 
     def backward(self, gy, gh_n, gc_n=None):
-        if self.released:
-            raise RuntimeError(FREED_MESSAGE)
+        if grad_mode.is_grad_enabled():
+            raise RuntimeError("FusedRNNLayer: the fused kernels' gradients cannot be "
+                               "differentiated again (create_graph=True); build the layer with "
+                               "impl='composed' for double backward")
+        self.saved_tensors  # raises if an input was changed in place since forward
+        y = self.output(0)._array  # likewise for y
         k = for_device(self.device)
-        gy_array = k.fill(self.y.shape, 0.0, self.y.dtype) if gy is None else gy._array
-        grads = k.rnn_backward(self.cell, *self.arrays, self.lengths, self.reverse, self.y, self.ws,
+        gy_array = k.fill(y.shape, 0.0, y.dtype) if gy is None else gy._array
+        grads = k.rnn_backward(self.cell, *self.arrays, self.lengths, self.reverse, y, self.ws,
                                gy_array, None if gh_n is None else gh_n._array,
                                None if gc_n is None else gc_n._array)
-        names = ["x", "w_ih", "w_hh"] + (["b_ih", "b_hh"] if self.has_bias else []) + ["h0"] + \
-            (["c0"] if self.has_c else [])
+        names = ["x", "w_ih", "w_hh"] + (["b_ih", "b_hh"] if self.has_bias else []) + \
+            (["h0"] if self.has_h else []) + (["c0"] if self.has_c else [])
         return tuple(Tensor._wrap(grads[n], self.device) for n in names)
 
     def release_extra(self):
-        self.arrays = self.y = self.ws = None
+        self.arrays = self.ws = None
 
 
 # ---- layers ----------------------------------------------------------------------------------
@@ -357,8 +401,13 @@ class RNNBase(Module):
                  dtype=None):
         super().__init__()
         name = type(self).__name__
+        _check_sizes(name, input_size=input_size, hidden_size=hidden_size,
+                     num_layers=num_layers, proj_size=proj_size)
         if not (isinstance(dropout, (int, float)) and 0 <= dropout <= 1):
             raise ValueError(f"{name}: dropout must be a number in [0, 1], got {dropout!r}")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn(f"{name}: dropout={dropout} has no effect with num_layers=1 (it acts "
+                          f"between layers, after every layer but the last)", stacklevel=2)
         if hidden_size <= 0 or input_size <= 0 or num_layers <= 0:
             raise ValueError(f"{name}: input_size, hidden_size and num_layers must be positive, "
                              f"got {input_size}, {hidden_size}, {num_layers}")
@@ -438,6 +487,9 @@ class RNNBase(Module):
         if batched and self.batch_first:
             x = x.transpose(0, 1)
         steps, batch = x.shape[0], x.shape[1]
+        if steps == 0:
+            raise ValueError(f"{name}: expected a sequence length L > 0, got input of shape "
+                             f"{list(input.shape)}")
         if lengths is not None:
             lengths = _lengths_array(lengths, batch, steps, name)
         directions = 2 if self.bidirectional else 1
@@ -445,14 +497,15 @@ class RNNBase(Module):
         h_shape = (directions * self.num_layers, batch, out_size)
         c_shape = (directions * self.num_layers, batch, self.hidden_size)
         if self.mode == "LSTM":
-            if hx is not None and not (isinstance(hx, tuple) and len(hx) == 2):
-                raise TypeError(f"{name}: hx must be a tuple (h_0, c_0)")
+            if hx is not None and not (isinstance(hx, (tuple, list)) and len(hx) == 2):
+                raise TypeError(f"{name}: hx must be a tuple (h_0, c_0) of two Tensors, got "
+                                f"{_describe_state(hx)}")
             h0, c0 = hx if hx is not None else (None, None)
             h0 = _initial_state(h0, h_shape, batched, input, name, "h_0")
             c0 = _initial_state(c0, c_shape, batched, input, name, "c_0")
         else:
-            if isinstance(hx, tuple):
-                raise TypeError(f"{name}: hx must be a tensor, not a tuple")
+            if isinstance(hx, (tuple, list)):
+                raise TypeError(f"{name}: hx must be a Tensor h_0, not a {type(hx).__name__}")
             h0 = _initial_state(hx, h_shape, batched, input, name, "h_0")
             c0 = None
         return x, h0, c0, lengths, batched
@@ -463,6 +516,10 @@ class RNNBase(Module):
         """See the class docstring for shapes.  `lengths` (N,) makes each sequence stop at its
         own length: its state stops there and its padded outputs are zeros."""
         x, h0, c0, lengths, batched = self._check_input(input, hx, lengths)
+        if lengths is not None:
+            # The padding is never read, as in PyTorch's packed sequences: zeroed here, so that
+            # NaN or inf there cannot reach a product (0 * NaN is NaN) in either implementation.
+            x = where(_step_masks(lengths, x), x, 0.0)
         directions = 2 if self.bidirectional else 1
         fused = self.effective_impl == "fused"
         h_n, c_n = [], []
@@ -471,7 +528,7 @@ class RNNBase(Module):
             for direction in range(directions):
                 index = layer * directions + direction
                 params = self._layer_params(layer, direction)
-                h_init = h0[index]
+                h_init = None if h0 is None else h0[index]  # None: zeros
                 c_init = None if c0 is None else c0[index]
                 run = self._run_fused if fused else self._run_composed
                 y, h_last, c_last = run(x, params, h_init, c_init, lengths, bool(direction))
@@ -485,8 +542,8 @@ class RNNBase(Module):
         output = x
         if batched and self.batch_first:
             output = output.transpose(0, 1)
-        h_n = stack(h_n, 0)
-        c_n = stack(c_n, 0) if c_n else None
+        h_n = _stack_states(h_n)
+        c_n = _stack_states(c_n) if c_n else None
         if not batched:
             output, h_n = output.squeeze(1), h_n.squeeze(1)
             c_n = None if c_n is None else c_n.squeeze(1)
@@ -501,6 +558,8 @@ class RNNBase(Module):
     def _run_composed(self, x, params, h, c, lengths, reverse):
         """The time loop, one composed cell step per time step."""
         w_ih, w_hh, b_ih, b_hh, w_hr = params
+        h = _zeros_for(h, x, self.proj_size or self.hidden_size)
+        c = _zeros_for(c, x, self.hidden_size) if self.mode == "LSTM" else None
         w_hh_t = w_hh.T
         w_hr_t = None if w_hr is None else w_hr.T
         steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
@@ -535,12 +594,29 @@ class RNNBase(Module):
         return stack(ys, 0), h, c
 
 
+def _describe_state(hx):
+    """What came as hx, for an error message."""
+    if isinstance(hx, (tuple, list)):
+        return f"a {type(hx).__name__} of {len(hx)}"
+    return type(hx).__name__
+
+
 def _lengths_array(lengths, batch, steps, name):
     import numpy as np
-    values = lengths.tolist() if isinstance(lengths, Tensor) else list(lengths)
+    if isinstance(lengths, Tensor):
+        values = lengths.tolist() if lengths.ndim == 1 else None
+    else:
+        try:
+            values = list(lengths)
+        except TypeError:
+            values = None
+    if values is None:
+        raise TypeError(f"{name}: lengths must be a sequence of {batch} integers (one per "
+                        f"sequence of the batch), got {lengths!r}")
     if len(values) != batch:
         raise ValueError(f"{name}: lengths has {len(values)} entries for a batch of {batch}")
-    if any((not isinstance(v, (int, np.integer))) or v < 0 or v > steps for v in values):
+    if any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0 or v > steps
+           for v in values):
         raise ValueError(f"{name}: lengths must be integers in [0, {steps}] (the sequence length), "
                          f"got {values}")
     return np.array(values, dtype=np.int64)
@@ -554,14 +630,30 @@ def _step_masks(lengths, x):
 
 
 def _initial_state(state, shape, batched, input, name, what):
+    """The given h_0 or c_0, checked, as (D*num_layers, N, H); None stays None (zeros: the
+    fused op makes them itself, the composed loop with _zeros_for)."""
     if state is None:
-        return zeros(*shape, dtype=input.dtype, device=input.device)
+        return None
+    if not isinstance(state, Tensor):
+        raise TypeError(f"{name}: {what} must be a Tensor, got {type(state).__name__}")
     got = tuple(state.shape)
     expected = shape if batched else (shape[0], shape[2])
     if got != expected:
         raise ValueError(f"{name}: expected {what} of shape {list(expected)}, got {list(got)}")
     _check_like(state, input, name)
     return state if batched else state.unsqueeze(1)
+
+
+def _zeros_for(state, x, size):
+    """`state`, or zeros (N, size) like x (L, N, H_in) when it is None."""
+    return state if state is not None else zeros(x.shape[1], size, dtype=x.dtype,
+                                                 device=x.device)
+
+
+def _stack_states(states):
+    """The final states of every layer and direction, (B, H) each, as one (D*num_layers, B, H):
+    a view of the only one when there is one (no copy, no stack op on the tape)."""
+    return states[0].unsqueeze(0) if len(states) == 1 else stack(states, 0)
 
 
 _SHAPES_DOC = """
