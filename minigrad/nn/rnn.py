@@ -345,9 +345,10 @@ class FusedRNNLayer(Function):
 
     Backward reads the inputs and y as forward saw them: an in-place change to any of them in
     between is an error, as for every op.  Its gradients are computed by the C kernel, not by
-    recorded ops, so they cannot be differentiated again (create_graph=True is an error:
-    impl='composed' runs the same layer twice differentiable)."""
-    save_outputs = True  # y: GRU's and RNN's backward read the states from it
+    recorded ops, so they cannot be differentiated again (create_graph=True is an error;
+    impl='composed' builds the same layer from ops, which differentiate twice)."""
+    save_outputs = True  # y: backward reads the states h_t from it (for dW_hh, and GRU's and
+    # RNN's gate gradients)
 
     def forward(self, cell, reverse, lengths, x, w_ih, w_hh, b_ih, b_hh, h0, c0):
         self.cell, self.reverse, self.lengths = cell, reverse, lengths
