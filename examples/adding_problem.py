@@ -30,6 +30,12 @@ import minigrad as mg
 from minigrad import nn
 from minigrad.nn import functional as F
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:  # cli.py beside this file, also when loaded by the tests or docs
+    sys.path.insert(0, HERE)
+from cli import (OneLineParser, int_list, name_list, non_negative_float,  # noqa: E402
+                 positive_float, positive_int, seed_value)
+
 BASELINE_MSE = 2.0 / 12.0  # Var(u1 + u2) for u1, u2 ~ U(0, 1): the MSE of always answering 1
 SOLVED_MSE = 0.01
 MODELS = {"rnn": ("tanh RNN", nn.RNN), "gru": ("GRU", nn.GRU), "lstm": ("LSTM", nn.LSTM)}
@@ -106,7 +112,8 @@ def train_one(kind, steps, length, args, log=print):
         loss = F.mse_loss(model(x), target)
         opt.zero_grad()
         loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        if args.clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), args.clip)
         opt.step()
         if step % args.eval_every == 0 or step == steps:
             mse = test_mse(model, test_set)
@@ -181,33 +188,29 @@ def plot_curves(results, path):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--steps", type=int, default=DEFAULTS["steps"], help="training steps per run")
-    p.add_argument("--lengths", default=DEFAULTS["lengths"],
-                   help="sequence lengths T, comma-separated")
-    p.add_argument("--models", default=DEFAULTS["models"], help="subset of rnn,gru,lstm")
-    p.add_argument("--hidden", type=int, default=DEFAULTS["hidden"])
-    p.add_argument("--batch", type=int, default=DEFAULTS["batch"])
-    p.add_argument("--lr", type=float, default=DEFAULTS["lr"], help="Adam learning rate")
-    p.add_argument("--clip", type=float, default=DEFAULTS["clip"], help="gradient norm clip")
+    p = OneLineParser(description=__doc__.split("\n\n")[0],
+                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--steps", type=positive_int, default=DEFAULTS["steps"],
+                   help="training steps per run")
+    p.add_argument("--lengths", type=int_list(2), default=DEFAULTS["lengths"],
+                   help="sequence lengths T (at least 2: one marker in each half), "
+                        "comma-separated")
+    p.add_argument("--models", type=name_list(list(MODELS)), default=DEFAULTS["models"],
+                   help="subset of rnn,gru,lstm")
+    p.add_argument("--hidden", type=positive_int, default=DEFAULTS["hidden"])
+    p.add_argument("--batch", type=positive_int, default=DEFAULTS["batch"])
+    p.add_argument("--lr", type=positive_float, default=DEFAULTS["lr"], help="Adam learning rate")
+    p.add_argument("--clip", type=non_negative_float, default=DEFAULTS["clip"],
+                   help="gradient norm clip (0: none)")
     p.add_argument("--forget-bias", type=float, default=DEFAULTS["forget_bias"],
                    help="LSTM forget-gate bias at init (default: PyTorch's uniform init)")
-    p.add_argument("--test-size", type=int, default=DEFAULTS["test_size"])
-    p.add_argument("--eval-every", type=int, default=DEFAULTS["eval_every"])
-    p.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    p.add_argument("--threads", type=int, default=DEFAULTS["threads"],
+    p.add_argument("--test-size", type=positive_int, default=DEFAULTS["test_size"])
+    p.add_argument("--eval-every", type=positive_int, default=DEFAULTS["eval_every"])
+    p.add_argument("--seed", type=seed_value, default=DEFAULTS["seed"])
+    p.add_argument("--threads", type=positive_int, default=DEFAULTS["threads"],
                    help="minigrad threads (default: minigrad's own choice)")
     p.add_argument("--out", default=DEFAULTS["out"], help="folder for results.json and the plot")
-    args = p.parse_args(argv)
-    args.lengths = [int(n) for n in args.lengths.split(",") if n]
-    args.models = [m.strip().lower() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in args.models if m not in MODELS]
-    if unknown:
-        p.error(f"unknown model(s) {unknown}; choose from {', '.join(MODELS)}")
-    if any(n < 2 for n in args.lengths):
-        p.error("every length must be at least 2 (one marker in each half)")
-    return args
+    return p.parse_args(argv)
 
 
 def main(argv=None):
@@ -229,16 +232,16 @@ def main(argv=None):
     print()
     print(table)
     print(f"\ntotal time {total:.0f} s (CPU time {cpu:.0f} s, {mg.get_num_threads()} threads)")
+    settings = {k: v for k, v in vars(args).items()}
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(dict(settings=settings, results=results, table=table, seconds=total,
+                       cpu_seconds=cpu, threads=mg.get_num_threads()), f, indent=1)
     plot = os.path.join(args.out, "learning_curves.png")
     if plot_curves(results, plot):
         print(f"learning curves: {plot}")
     else:
         print("matplotlib is not installed: learning_curves.png skipped "
               "(pip install 'minigrad-c[examples]')")
-    settings = {k: v for k, v in vars(args).items()}
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(dict(settings=settings, results=results, table=table, seconds=total,
-                       cpu_seconds=cpu, threads=mg.get_num_threads()), f, indent=1)
     return results
 
 

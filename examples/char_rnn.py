@@ -20,76 +20,12 @@ if HERE not in sys.path:          # importable from tests and benchmarks, not on
     sys.path.insert(0, HERE)
 
 from charrnn.errors import CharRNNError  # noqa: E402
+from cli import (OneLineParser, dropout_p, fraction, non_negative_float,  # noqa: E402
+                 non_negative_int, positive_float, positive_int, seed_value)
 
 PROG = "char_rnn"
 DEFAULT_OUT = os.path.join("runs", "char_rnn")
 INTERRUPTED_EXIT = 130
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (not the usage block) and exit status 2."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-# ---- option types ------------------------------------------------------------------------
-
-
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def non_negative_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
-
-
-def _float(text, ok, what):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-    if not ok(value) or value != value:
-        raise argparse.ArgumentTypeError(f"expected {what}, got {text}")
-    return value
-
-
-def positive_float(text):
-    return _float(text, lambda v: 0 < v < float("inf"), "a positive number")
-
-
-def non_negative_float(text):
-    return _float(text, lambda v: 0 <= v < float("inf"), "a number >= 0")
-
-
-def dropout_p(text):
-    return _float(text, lambda v: 0 <= v < 1, "a probability in [0, 1)")
-
-
-def fraction(text):
-    return _float(text, lambda v: 0 < v < 1, "a fraction strictly between 0 and 1")
-
-
-def seed_value(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
-    if not 0 <= value < 2 ** 63:
-        raise argparse.ArgumentTypeError(f"expected a seed in [0, 2**63), got {value}")
-    return value
 
 
 # ---- the command line ------------------------------------------------------------------------

@@ -36,6 +36,7 @@ import argparse
 import json
 import math
 import os
+import sys
 import time
 
 import numpy as np
@@ -43,6 +44,12 @@ import numpy as np
 import minigrad as mg
 from minigrad import nn
 from minigrad.nn import functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:  # cli.py beside this file, also when loaded by the tests or docs
+    sys.path.insert(0, HERE)
+from cli import (OneLineParser, name_list, non_negative_int, positive_float,  # noqa: E402
+                 positive_int)
 
 MODELS = {"rnn": ("tanh RNN", nn.RNN, nn.RNNCell),
           "gru": ("GRU", nn.GRU, nn.GRUCell),
@@ -309,25 +316,25 @@ def plot(result, args, path):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--length", type=int, default=DEFAULTS["length"], help="sequence length T")
-    p.add_argument("--hidden", type=int, default=DEFAULTS["hidden"])
-    p.add_argument("--input-size", type=int, default=DEFAULTS["input_size"])
-    p.add_argument("--batch", type=int, default=DEFAULTS["batch"])
-    p.add_argument("--seeds", type=int, default=DEFAULTS["seeds"])
-    p.add_argument("--train-steps", type=int, default=DEFAULTS["train_steps"])
-    p.add_argument("--lr", type=float, default=DEFAULTS["lr"])
-    p.add_argument("--memory", type=int, default=DEFAULTS["memory"],
+    p = OneLineParser(description=__doc__.split("\n\n")[0],
+                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--length", type=positive_int, default=DEFAULTS["length"],
+                   help="sequence length T (at least 2)")
+    p.add_argument("--hidden", type=positive_int, default=DEFAULTS["hidden"])
+    p.add_argument("--input-size", type=positive_int, default=DEFAULTS["input_size"])
+    p.add_argument("--batch", type=positive_int, default=DEFAULTS["batch"])
+    p.add_argument("--seeds", type=positive_int, default=DEFAULTS["seeds"])
+    p.add_argument("--train-steps", type=non_negative_int, default=DEFAULTS["train_steps"],
+                   help="training steps of the \"trained\" rows (0: none)")
+    p.add_argument("--lr", type=positive_float, default=DEFAULTS["lr"])
+    p.add_argument("--memory", type=positive_int, default=DEFAULTS["memory"],
                    help="the training target averages input 0 over this many last steps")
-    p.add_argument("--models", default=",".join(MODELS), help=f"subset of {','.join(MODELS)}")
-    p.add_argument("--threads", type=int, default=DEFAULTS["threads"])
+    p.add_argument("--models", type=name_list(list(MODELS)), default=",".join(MODELS),
+                   help=f"subset of {','.join(MODELS)}")
+    p.add_argument("--threads", type=positive_int, default=DEFAULTS["threads"])
     p.add_argument("--out", default=DEFAULTS["out"])
     args = p.parse_args(argv)
-    args.models = [m.strip().lower() for m in args.models.split(",") if m.strip()]
-    if any(m not in MODELS for m in args.models):
-        p.error(f"--models: choose from {', '.join(MODELS)}")
-    if args.length < 2 or not 1 <= args.memory <= args.length:
+    if args.length < 2 or args.memory > args.length:
         p.error("--length must be at least 2 and --memory in [1, length]")
     return args
 
@@ -344,15 +351,15 @@ def main(argv=None):
     print()
     print(table)
     print(f"\ntotal time {result['seconds']:.0f} s")
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(dict(settings=vars(args), lags=shown_lags(args), table=table, **result), f,
+                  indent=1)
     path = os.path.join(args.out, "gradient_norms.png")
     if plot(result, args, path):
         print(f"plot: {path}")
     else:
         print("matplotlib is not installed: gradient_norms.png skipped "
               "(pip install 'minigrad-c[examples]')")
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(dict(settings=vars(args), lags=shown_lags(args), table=table, **result), f,
-                  indent=1)
     return result
 
 

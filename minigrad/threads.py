@@ -1,5 +1,6 @@
 """One thread knob for the C core: OpenMP loops and BLAS share it."""
 import os
+import warnings
 
 from minigrad._native import lib
 
@@ -37,7 +38,23 @@ def get_parallel_min_work():
     return lib.mg_get_parallel_min_work()
 
 
+def _threads_from_environment():
+    """MINIGRAD_NUM_THREADS, or OpenMP's own count when it is unset.  A value that is not a
+    positive integer is reported and ignored, as OpenMP does with OMP_NUM_THREADS: a typo in
+    the environment should not stop `import minigrad`."""
+    default = get_num_threads()
+    text = os.environ.get("MINIGRAD_NUM_THREADS", "").strip()
+    if not text:
+        return default
+    try:
+        return _positive(text, "MINIGRAD_NUM_THREADS", "thread count")
+    except ValueError:
+        warnings.warn(f"MINIGRAD_NUM_THREADS={text!r} is not a positive integer: ignored "
+                      f"(using {default} thread{'s' if default != 1 else ''})", stacklevel=2)
+        return default
+
+
 # MINIGRAD_NUM_THREADS sets the knob at import, like OMP_NUM_THREADS does for OpenMP alone.
 # Without it the knob is set to OpenMP's own count, which also keeps BLAS to one
 # thread in an OpenMP build (products are shared among OpenMP's threads: gemm.c).
-set_num_threads(os.environ.get("MINIGRAD_NUM_THREADS") or get_num_threads())
+set_num_threads(_threads_from_environment())

@@ -166,6 +166,34 @@ def test_vanishing_gradients_main_prints_the_table(tmp_path, capsys, one_thread)
     assert ("gradient_norms.png skipped" in printed) != (out / "gradient_norms.png").exists()
 
 
+# ---- the examples' options ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("module, argv, fragment", [
+    ("ap", ["--eval-every", "0"], "--eval-every: expected a positive integer, got 0"),
+    ("ap", ["--lengths", "x"], "--lengths: expected integers >= 2, got 'x'"),
+    ("ap", ["--lengths", "50,1"], "--lengths: expected integers >= 2, got 1"),
+    ("ap", ["--lengths", ","], "--lengths: expected integers >= 2, comma-separated, got ','"),
+    ("ap", ["--batch", "0"], "--batch: expected a positive integer, got 0"),
+    ("ap", ["--test-size", "0"], "--test-size: expected a positive integer, got 0"),
+    ("ap", ["--models", "lstm,cnn"], "--models: expected names from rnn, gru, lstm"),
+    ("ap", ["--lr", "nan"], "--lr: expected a positive number, got nan"),
+    ("vg", ["--seeds", "0"], "--seeds: expected a positive integer, got 0"),
+    ("vg", ["--batch", "0"], "--batch: expected a positive integer, got 0"),
+    ("vg", ["--threads", "-1"], "--threads: expected a positive integer, got -1"),
+    ("vg", ["--models", ","], "--models: expected names from"),
+    ("vg", ["--memory", "200"], "--memory in [1, length]"),
+])
+def test_bad_options_are_one_line_usage_errors(module, argv, fragment, capsys):
+    """Options that would fail deep inside a run, or print a table of NaN, are refused up front:
+    one line on stderr, exit status 2."""
+    with pytest.raises(SystemExit) as exit_info:
+        {"ap": ap, "vg": vg}[module].parse_args(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and fragment in err, err
+
+
 # ---- the walkthrough's machinery ---------------------------------------------------------------
 
 

@@ -94,3 +94,21 @@ def test_load_settings_do_not_leak_into_the_environment(user_setting):
                          check=True)
     expected = [str(env.get(name)) for name in names]
     assert out.stdout.split() == expected
+
+
+@pytest.mark.parametrize("value, threads", [("3", "3"), ("abc", None), ("0", None), ("-2", None)])
+def test_minigrad_num_threads_from_the_environment(value, threads):
+    # A positive count is used; anything else is named in a warning and ignored (OpenMP's own
+    # count), so that a typo in the environment does not stop `import minigrad`.
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, MINIGRAD_NUM_THREADS=value)
+    code = "import minigrad; print(minigrad.get_num_threads())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    if threads is not None:
+        assert out.stdout.strip() == threads and "MINIGRAD_NUM_THREADS" not in out.stderr
+    else:
+        assert int(out.stdout) >= 1
+        assert f"MINIGRAD_NUM_THREADS={value!r} is not a positive integer: ignored" in out.stderr
