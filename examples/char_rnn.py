@@ -117,12 +117,14 @@ def build_parser():
     files = t.add_argument_group("files and machine")
     files.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
                        help="folder for latest.safetensors, best.safetensors (by validation "
-                       "loss), log.csv and loss.png; created if needed (default "
+                       "loss), log.csv and loss.png; created if needed; a new run moves an "
+                       "earlier run's files to DIR/previous/ (default "
                        f"{DEFAULT_OUT})")
     files.add_argument("--resume", nargs="?", const="auto", metavar="CHECKPOINT",
                        help="continue a run exactly where it stopped (weights, optimizer, "
                        "schedule, random stream, data position, carried state): from "
-                       "DIR/latest.safetensors, or the CHECKPOINT given")
+                       "DIR/latest.safetensors, or the CHECKPOINT given (a run's folder: its "
+                       "latest)")
     add_machine_options(files, train=True)
 
     s = commands.add_parser(

@@ -17,6 +17,8 @@ file or the new one, never half of one):
                 is 0 (an epoch starts from zeros)
     elapsed     seconds of training so far (the --minutes budget counts all sessions)
     history     {"train": [[step, mean loss]], "val": [[step, loss]]}, best_val, best_step
+    eval_pending  whether `step` was due an evaluation that Ctrl-C cut short (resume runs it
+                first; absent in older checkpoints: False)
     data_sha256 the training text's digest (resuming on another text is flagged)
 """
 import os

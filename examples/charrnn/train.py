@@ -39,7 +39,6 @@ from charrnn.threads import settle_threads
 
 LN2 = math.log(2.0)
 EVAL_STREAMS = 64        # validation reads this many parallel streams (fewer for short texts)
-INTERRUPTED_EXIT = 130   # the shell's code for "stopped by Ctrl-C"
 
 TRAIN_POINT_STEPS = 10   # the loss curve's train line: one mean per 10 steps
 LOG_FIELDS = ["step", "epoch", "train_loss", "val_loss", "lr", "elapsed_s"]
@@ -50,6 +49,8 @@ LOG_FIELDS = ["step", "epoch", "train_loss", "val_loss", "lr", "elapsed_s"]
 
 def prepare_out(out):
     """Create --out and prove it is writable, before any training time is spent."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise CharRNNError(f"--out {out}: not a folder")
     try:
         os.makedirs(out, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out, prefix=".probe-"):
@@ -126,6 +127,7 @@ class StopFlag:
 
     def __init__(self, say):
         self.set, self.say, self.previous = False, say, {}
+        self.signal = signal.SIGINT  # the one that stopped us (the exit status is 128 + it)
 
     def __enter__(self):
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -138,7 +140,7 @@ class StopFlag:
     def _handle(self, signum, frame):
         if self.set:
             raise KeyboardInterrupt
-        self.set = True
+        self.set, self.signal = True, signum
         self.say("\nstopping: finishing this step and saving a checkpoint "
                  "(Ctrl-C again to quit without saving)")
 
@@ -160,6 +162,8 @@ class Run:
         if args.resume is not None:
             self.ckpt_path = os.path.join(self.out, checkpoint.LATEST) \
                 if args.resume == "auto" else args.resume
+            if os.path.isdir(self.ckpt_path):  # a run's folder: where it stopped, not its best
+                self.ckpt_path = os.path.join(self.ckpt_path, checkpoint.LATEST)
             if not os.path.exists(self.ckpt_path):
                 raise CharRNNError(f"--resume: no checkpoint at {self.ckpt_path} (nothing to "
                                    f"resume; start without --resume)")
@@ -188,11 +192,10 @@ class Run:
         self.history = {"train": [], "val": []}
         self.best_val, self.best_step = None, None
         self.resumed_note = None
+        self.log_file, self.unlogged_row = None, None
+        self.eval_pending = False  # this step was due an evaluation that Ctrl-C cut short
         if ckpt is not None:
             self._restore(ckpt)
-        elif os.path.exists(os.path.join(self.out, checkpoint.LATEST)):
-            self.resumed_note = (f"note: {self.out} holds an earlier run's checkpoints; this new "
-                                 f"run replaces them (--resume would have continued it)")
 
     def _restore(self, ckpt):
         try:
@@ -211,6 +214,7 @@ class Run:
         self.history.setdefault("train", [])
         self.history.setdefault("val", [])
         self.best_val, self.best_step = ckpt.get("best_val"), ckpt.get("best_step")
+        self.eval_pending = bool(ckpt.get("eval_pending", False))
         if self.state is not None and self.state_batch() != self.config["batch"]:
             raise CharRNNError(f"{self.ckpt_path}: its carried state is for a batch of "
                                f"{self.state_batch()}, not --batch {self.config['batch']}")
@@ -229,10 +233,12 @@ class Run:
         return {"step": self.step, "epoch": self.epoch, "window": self.window,
                 "state": state_tensors(self.state), "elapsed": self.elapsed_now(),
                 "history": self.history, "best_val": self.best_val, "best_step": self.best_step,
-                "data_sha256": self.digest}
+                "eval_pending": self.eval_pending, "data_sha256": self.digest}
 
     def save(self, name):
         path = os.path.join(self.out, name)
+        if self.log_file is not None:  # the log's rows up to this step survive what follows
+            self.log_file.flush()
         try:
             checkpoint.save(path, self.model, self.optimizer, self.scheduler, self.vocab,
                             self.config, self.progress_dict())
@@ -249,6 +255,8 @@ class Run:
             with open(path, newline="") as f:
                 rows = [r for r in csv.DictReader(f) if r.get("step", "").isdigit()
                         and int(r["step"]) <= self.step]
+        if self.evaluation_missed() and rows and int(rows[-1]["step"]) == self.step:
+            self.unlogged_row = rows.pop()  # written again with the evaluation made up for
         f = open(path, "w", newline="")
         writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
         writer.writeheader()
@@ -287,13 +295,14 @@ class Run:
               f"{self.n_train:,} / validation {self.n_val:,}", flush=True)
 
     def banner(self, say):
-        c = self.config
+        c, threads = self.config, minigrad.get_num_threads()
         budget = " and ".join(x for x in (
             f"{c['steps']} steps" if c["steps"] is not None else "",
             f"{c['minutes']:g} min" if c["minutes"] is not None else "") if x)
         say(f"batch {c['batch']} x seq {c['seq_len']} ({self.train.windows} windows/epoch), "
             f"{c['optimizer']} lr {c['lr']:g}{', cosine' if c['schedule'] == 'cosine' else ''}"
-            f", clip {c['clip']:g} | {minigrad.get_num_threads()} threads ({self.threads_note}) | "
+            f", clip {c['clip']:g} | {threads} thread{'s' if threads != 1 else ''} "
+            f"({self.threads_note}) | "
             f"budget {budget} | "
             f"out {self.out}" + (f" | resumed at step {self.step}" if self.step else ""))
         if self.resumed_note:
@@ -302,11 +311,42 @@ class Run:
             say(plot.NO_MATPLOTLIB)
 
     def run(self):
-        log_file, log = self.open_log()
+        if self.step == 0:
+            self.set_aside_earlier_run()
+        self.log_file, log = self.open_log()
         try:
             return self._loop(choose_mode(self.args.progress), log)
         finally:
-            log_file.close()
+            self.log_file.close()
+            self.log_file = None
+
+    RUN_FILES = (checkpoint.LATEST, checkpoint.BEST, "log.csv", "loss.png")
+
+    def set_aside_earlier_run(self):
+        """A new run in a folder that holds another run's files: they move to OUT/previous/
+        (replacing what an even earlier one left there), so that nothing mixes the two runs --
+        `sample` reading the old best beside the new latest -- and nothing is lost at once."""
+        names = [n for n in self.RUN_FILES if os.path.exists(os.path.join(self.out, n))]
+        if not names:
+            return
+        previous = os.path.join(self.out, "previous")
+        try:
+            os.makedirs(previous, exist_ok=True)
+            for name in names:
+                os.replace(os.path.join(self.out, name), os.path.join(previous, name))
+        except OSError as exc:
+            raise CharRNNError(f"cannot move the earlier run's files to {previous}: "
+                               f"{exc.strerror or exc}") from None
+        self.resumed_note = (f"note: {self.out} held an earlier run's files; moved to {previous} "
+                             f"(--resume would have continued that run)")
+
+    def evaluated_now(self):
+        return bool(self.history["val"]) and self.history["val"][-1][0] == self.step
+
+    def evaluation_missed(self):
+        """Whether the checkpoint's step was due an evaluation it did not get (Ctrl-C came
+        during it, or during that step): resuming makes it up first."""
+        return self.eval_pending and not self.evaluated_now()
 
     def elapsed_now(self):
         """Seconds of training over all sessions, this one up to now."""
@@ -320,7 +360,8 @@ class Run:
         print_ = (lambda line: print(line, flush=True))
         self.banner(print_)
         done, _, _ = self.budget_left(self.elapsed)
-        if done:
+        missed = self.evaluation_missed()
+        if done and not missed:
             print_(f"nothing to do: the budget is already reached at step {self.step} (give a "
                    f"larger --steps or --minutes to train further)")
             return 0
@@ -335,6 +376,15 @@ class Run:
         train_seconds, session_steps = 0.0, 0
         stop = StopFlag(say)
         with stop:
+            if missed:  # stopped during this step's evaluation: it comes first now
+                val_loss, improved = self._validate(stop)
+                if self.unlogged_row is not None:
+                    self.unlogged_row["val_loss"] = "" if val_loss is None else repr(val_loss)
+                    log.writerow(self.unlogged_row)
+                if val_loss is not None:
+                    self.eval_pending = False
+                    self._save_validated(val_loss, improved, [], say)
+                    last_val = val_loss
             pause = False
             while not done and not pause and not stop():
                 t0 = time.perf_counter()
@@ -348,6 +398,7 @@ class Run:
                 if c["clip"] > 0:
                     nn.utils.clip_grad_norm_(params, c["clip"])
                 optimizer.step()
+                lr = optimizer.param_groups[0]["lr"]  # this step's (the scheduler sets the next)
                 if self.scheduler is not None:
                     self.scheduler.step()
                 self.state = detach_state(state)
@@ -368,16 +419,18 @@ class Run:
                 elapsed = self.elapsed_now()
                 done, secs_left, steps_left = self.budget_left(elapsed)
                 pause = not done and session_steps == self.args.session_steps
-                val_loss = None
-                if self.step % self.args.eval_every == 0 or done:
-                    val_loss = self._evaluate_and_save(interval_losses, say, stop)
-                    interval_losses = []
-                    last_val = val_loss if val_loss is not None else last_val
+                val_loss, improved = None, False
+                due = self.step % self.args.eval_every == 0 or done
+                if due:
+                    val_loss, improved = self._validate(stop)
+                self.eval_pending = due and val_loss is None
                 log.writerow({"step": self.step, "epoch": self.epoch,
                               "train_loss": repr(loss_value),
                               "val_loss": "" if val_loss is None else repr(val_loss),
-                              "lr": repr(optimizer.param_groups[0]["lr"]),
-                              "elapsed_s": f"{elapsed:.2f}"})
+                              "lr": repr(lr), "elapsed_s": f"{elapsed:.2f}"})
+                if val_loss is not None:  # after the log's row: the checkpoint flushes it
+                    self._save_validated(val_loss, improved, interval_losses, say)
+                    interval_losses, last_val = [], val_loss
 
                 rate = session_steps * train.chars_per_window / max(train_seconds, 1e-9)
                 wall_per_step = (time.perf_counter() - self.session_start) / session_steps
@@ -398,14 +451,14 @@ class Run:
                    f"saved {path}; continue with: python examples/char_rnn.py train --out "
                    f"{self.out} --resume")
             return 0
-        finished = done and bool(self.history["val"]) and self.history["val"][-1][0] == self.step
+        finished = done and self.evaluated_now()
         if not finished:
             # Ctrl-C (or Ctrl-C during the last evaluation): save where we are, no evaluation.
             path = self.save(checkpoint.LATEST)
             self.plot()
             print_(f"interrupted at step {self.step}: saved {path}; continue with: "
                    f"python examples/char_rnn.py train --out {self.out} --resume")
-            return INTERRUPTED_EXIT
+            return 128 + int(stop.signal)  # 130 for Ctrl-C, 143 for SIGTERM
         rate = session_steps * train.chars_per_window / max(train_seconds, 1e-9)
         best = self.best_val
         print_(f"done: step {self.step} (epoch {self.epoch + self.window / train.windows:.2f}), "
@@ -422,16 +475,20 @@ class Run:
             self.print_sample(print_)
         return 0
 
-    def _evaluate_and_save(self, interval_losses, say, stop):
-        """Validation loss now; history, latest (and best) checkpoints, the curve.
-        None (nothing saved) if Ctrl-C came during the evaluation."""
+    def _validate(self, stop):
+        """(validation loss now, whether it is the best so far), kept in the history; (None,
+        False) and nothing kept if Ctrl-C came during the evaluation."""
         val_loss = evaluate(self.model, self.val, stop)
         if val_loss is None:
-            return None
+            return None, False
         self.history["val"].append([self.step, val_loss])
         improved = self.best_val is None or val_loss < self.best_val
         if improved:
             self.best_val, self.best_step = val_loss, self.step
+        return val_loss, improved
+
+    def _save_validated(self, val_loss, improved, interval_losses, say):
+        """After an evaluation: latest (and best) checkpoints, the curve, the report line."""
         self.save(checkpoint.LATEST)
         if improved:
             self.save(checkpoint.BEST)
@@ -440,7 +497,6 @@ class Run:
             if interval_losses else ""
         say(f"step {self.step}: {train_text}validation {val_loss:.4f} nats/char = "
             f"{val_loss / LN2:.4f} bits/char" + (" (best)" if improved else ""))
-        return val_loss
 
     def print_sample(self, say):
         best_path = os.path.join(self.out, checkpoint.BEST)

@@ -137,13 +137,16 @@ def test_resume_gives_the_uninterrupted_losses(small_text, tmp_path, capsys, mod
                          "--progress", "off", "--sample-length", 0)
     assert code == 0, err
     assert "resumed at step 17" in out
-    assert "1 threads (as the checkpoint's run)" in out
+    assert "1 thread (as the checkpoint's run)" in out
     whole, parts = train_losses(tmp_path / "whole"), train_losses(tmp_path / "parts")
     assert [s for s, _ in parts] == list(range(1, 61))
     assert parts == whole          # bit for bit: the losses are written with repr()
 
 
-def test_ctrl_c_saves_a_checkpoint_and_resume_continues_exactly(small_text, tmp_path):
+@pytest.mark.parametrize("sig, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_saves_a_checkpoint_and_resume_continues_exactly(small_text, tmp_path, sig,
+                                                               status):
     common = ["--data", small_text, "--eval-every", "3"] + TINY
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen([sys.executable, SCRIPT, "train", "--out", str(tmp_path / "a"),
@@ -154,12 +157,12 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues_exactly(small_text, tmp_
         for line in proc.stdout:      # wait until training is under way
             if line.startswith("step 6:") or time.time() > deadline:
                 break
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, err
+    assert proc.returncode == status, err  # 128 + the signal's number, as shells report it
     assert "Traceback" not in err
     assert "interrupted at step" in out
     stopped = minigrad.load(str(tmp_path / "a" / "latest.safetensors"))["step"]
@@ -171,6 +174,104 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_continues_exactly(small_text, tmp_
     subprocess.run([sys.executable, SCRIPT, "train", "--out", str(tmp_path / "b"), "--steps",
                     str(target)] + common, check=True, capture_output=True)
     assert train_losses(tmp_path / "a") == train_losses(tmp_path / "b")
+
+
+def interrupt_evaluation_at(monkeypatch, call):
+    """Make the `call`-th evaluation (1-based) behave as a Ctrl-C arriving during it."""
+    from charrnn import train
+    real, calls = train.evaluate, []
+
+    def evaluate(model, streams, should_stop=lambda: False):
+        calls.append(1)
+        if len(calls) == call:
+            should_stop.set = True         # the StopFlag, as its signal handler sets it
+            return None
+        return real(model, streams, should_stop)
+    monkeypatch.setattr(train, "evaluate", evaluate)
+
+
+def val_steps(out):
+    return [(int(r["step"]), r["val_loss"]) for r in read_log(out) if r["val_loss"]]
+
+
+@pytest.mark.parametrize("interrupted", [1, 2], ids=["mid-run", "final"])
+def test_an_evaluation_cut_by_ctrl_c_is_made_up_on_resume(small_text, tmp_path, capsys,
+                                                         monkeypatch, interrupted):
+    """Ctrl-C during an evaluation saves latest without it; --resume evaluates that step
+    first (the final one included: then best, the summary), and the run ends as the
+    uninterrupted one does, each step logged once."""
+    common = ["train", "--data", small_text, "--steps", 6, "--eval-every", 3, *TINY]
+    code, _, err = run(capsys, *common, "--out", tmp_path / "whole")
+    assert code == 0, err
+    with monkeypatch.context() as m:
+        interrupt_evaluation_at(m, interrupted)
+        code, out, _ = run(capsys, *common, "--out", tmp_path / "cut")
+    assert code == 130 and "interrupted at step" in out
+    assert minigrad.load(str(tmp_path / "cut" / "latest.safetensors"))["step"] == 3 * interrupted
+    code, out, err = run(capsys, "train", "--out", tmp_path / "cut", "--resume", "--progress",
+                         "off", "--sample-length", 0, "--eval-every", 3)
+    assert code == 0, err
+    assert f"step {3 * interrupted}: validation" in out and "done: step 6" in out
+    assert [int(r["step"]) for r in read_log(tmp_path / "cut")] == list(range(1, 7))
+    assert val_steps(tmp_path / "cut") == val_steps(tmp_path / "whole")
+    assert train_losses(tmp_path / "cut") == train_losses(tmp_path / "whole")
+    assert os.path.exists(tmp_path / "cut" / "best.safetensors")
+
+
+def test_resume_from_a_folder_continues_from_latest_not_best(small_text, tmp_path, capsys):
+    code, _, err = run(capsys, "train", "--data", small_text, "--out", tmp_path, "--steps", 10,
+                       "--eval-every", 4, "--session-steps", 5, *TINY)
+    assert code == 0, err
+    assert minigrad.load(str(tmp_path / "best.safetensors"))["step"] == 4
+    code, out, err = run(capsys, "train", "--out", tmp_path / "elsewhere", "--resume", tmp_path,
+                         "--progress", "off", "--sample-length", 0)
+    assert code == 0, err
+    assert "resumed at step 5" in out
+
+
+def test_a_new_run_sets_an_earlier_runs_files_aside(trained, small_text, tmp_path, capsys):
+    """A new run in a used folder moves the old run's files to previous/: `sample` on the
+    folder then reads the new run, never the old best beside the new latest."""
+    import shutil
+    out = tmp_path / "run"
+    shutil.copytree(trained, out)
+    code, printed, err = run(capsys, "train", "--data", small_text, "--out", out, "--model", "gru",
+                             "--steps", 4, "--session-steps", 1, *TINY)
+    assert code == 0, err
+    assert "earlier run's files; moved to" in printed
+    assert sorted(os.listdir(out / "previous")) == ["best.safetensors", "latest.safetensors",
+                                                    "log.csv"]
+    assert not os.path.exists(out / "best.safetensors")
+    assert checkpoint_model(out) == "gru"
+    assert minigrad.load(str(out / "previous" / "best.safetensors"))["config"]["model"] == "lstm"
+
+
+def checkpoint_model(folder):
+    from charrnn import checkpoint
+    return checkpoint.read(str(folder))["config"]["model"]
+
+
+def test_the_log_is_on_disk_when_a_checkpoint_is_written(small_text, tmp_path, capsys,
+                                                        monkeypatch):
+    """A crash right after a checkpoint (kill -9) keeps the log's rows up to that step."""
+    from charrnn import checkpoint
+    real, seen = checkpoint.save, []
+
+    def save(path, *args):
+        seen.append((args[-1]["step"], [int(r["step"]) for r in read_log(tmp_path)]))
+        return real(path, *args)
+    monkeypatch.setattr(checkpoint, "save", save)
+    code, _, err = run(capsys, "train", "--data", small_text, "--out", tmp_path, "--steps", 6,
+                       "--eval-every", 3, *TINY)
+    assert code == 0, err
+    assert seen and all(rows == list(range(1, step + 1)) for step, rows in seen), seen
+
+
+def test_the_log_holds_the_rate_each_step_used(small_text, tmp_path, capsys):
+    code, _, err = run(capsys, "train", "--data", small_text, "--out", tmp_path, "--steps", 3,
+                       "--schedule", "cosine", "--lr", "0.003", *TINY)
+    assert code == 0, err
+    assert float(read_log(tmp_path)[0]["lr"]) == 0.003
 
 
 def test_threads_auto_times_both_counts(small_text, tmp_path, capsys, thread_knobs):
@@ -213,6 +314,12 @@ def test_unwritable_out(small_text, tmp_path, capsys):
     blocker.write_text("x")
     code, _, err = run(capsys, "train", "--data", small_text, "--out", blocker / "out", *TINY)
     assert_one_line_error(code, err, "--out", "cannot write")
+
+
+def test_out_that_is_a_file(small_text, tmp_path, capsys):
+    (tmp_path / "a-file").write_text("x")
+    code, _, err = run(capsys, "train", "--data", small_text, "--out", tmp_path / "a-file", *TINY)
+    assert_one_line_error(code, err, "--out", "not a folder")
 
 
 def test_resume_on_text_with_another_vocabulary(trained, tmp_path, capsys):
