@@ -20,7 +20,9 @@ bool, None or tuples of those), {"list": [...]}, {"tuple": [...]},
 "parameter": bool} and {"ndarray": name}.
 
 save writes to a temporary file in the destination's folder, flushes and fsyncs
-it, renames it over the destination (atomic on POSIX) and fsyncs the folder: a
+it, renames it over the destination (atomic on POSIX; through a symbolic link, over
+the file it points to; a new file's mode follows the umask, a replaced file keeps
+its mode) and fsyncs the folder: a
 crash at any moment leaves either the old file or the new one (a process killed
 mid-save may leave its hidden ".<name>.*.tmp" beside it, safe to delete).  load reads the
 whole file and checks the header, the JSON, the tensor names and the checksum
@@ -152,7 +154,9 @@ def save(obj, path):
 
 
 def _atomic_write(path, data):
-    folder = os.path.dirname(os.path.abspath(path))
+    # Through a symbolic link, the file it points to is replaced and the link stays.
+    path = os.path.realpath(path)
+    folder = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".",
                                suffix=".tmp")
     try:
@@ -160,10 +164,10 @@ def _atomic_write(path, data):
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        try:  # keep the mode of the file being replaced; a new file gets rw-r--r--
+        try:  # keep the mode of the file being replaced; a new file gets what open() gives
             mode = os.stat(path).st_mode & 0o777
         except FileNotFoundError:
-            mode = 0o644
+            mode = 0o666 & ~_umask()
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
@@ -173,6 +177,13 @@ def _atomic_write(path, data):
             pass
         raise
     _fsync_dir(folder)
+
+
+def _umask():
+    """The process's umask (read by setting it, so set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(folder):
@@ -193,7 +204,23 @@ def _fsync_dir(folder):
 
 
 def _refuse(path, why):
-    return ValueError(f"minigrad.load: {path!r} is not a valid minigrad checkpoint: {why}")
+    return ValueError(f"minigrad.load: {os.fspath(path)!r} is not a valid minigrad checkpoint: "
+                      f"{why}")
+
+
+def _check_data_size(path, header, data_start, size):
+    """The tensor data the header describes ends where the file does."""
+    ends = [entry["data_offsets"][1] for name, entry in header.items()
+            if name != "__metadata__" and isinstance(entry, dict)
+            and isinstance(entry.get("data_offsets"), list) and len(entry["data_offsets"]) == 2
+            and isinstance(entry["data_offsets"][1], int)]
+    expected = data_start + max(ends, default=0)
+    if size < expected:
+        raise _refuse(path, f"truncated: the file has {size} bytes, its header describes "
+                            f"{expected}")
+    if size > expected:
+        raise _refuse(path, f"{size - expected} bytes follow the last tensor the header "
+                            f"describes (appended to, or not a safetensors file)")
 
 
 def _read_metadata(path, data):
@@ -212,6 +239,7 @@ def _read_metadata(path, data):
         raise _refuse(path, f"the safetensors header is not valid JSON ({exc})") from None
     if not isinstance(header, dict):
         raise _refuse(path, "the safetensors header is not a JSON object")
+    _check_data_size(path, header, 8 + header_len, len(data))
     meta = header.get("__metadata__")
     if not isinstance(meta, dict) or _TREE_KEY not in meta:
         raise _refuse(path, "it is a safetensors file without minigrad's metadata (was it "

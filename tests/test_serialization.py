@@ -146,6 +146,23 @@ def test_a_failed_rename_removes_the_temporary_file(tmp_path, monkeypatch):
     assert mg.load(path)["x"].numpy().tolist() == [1, 1, 1]
 
 
+def test_new_files_follow_the_umask_and_links_stay_links(tmp_path):
+    # As open() would: a new checkpoint gets 0666 minus the umask; saving through a symbolic
+    # link replaces the file it points to and keeps the link (a runs/latest -> run-7 layout).
+    old = os.umask(0o077)
+    try:
+        mg.save({"x": mg.ones(2)}, tmp_path / "private.safetensors")
+    finally:
+        os.umask(old)
+    assert os.stat(tmp_path / "private.safetensors").st_mode & 0o777 == 0o600
+    target, link = tmp_path / "target.safetensors", tmp_path / "link.safetensors"
+    mg.save({"x": mg.ones(2)}, target)
+    link.symlink_to(target)
+    mg.save({"x": mg.zeros(2)}, link)
+    assert link.is_symlink()
+    assert mg.load(target)["x"].numpy().tolist() == [0, 0]
+
+
 def test_truncated_files_are_refused(tmp_path):
     path = tmp_path / "ckpt.safetensors"
     mg.save(sample(), path)
@@ -156,6 +173,20 @@ def test_truncated_files_are_refused(tmp_path):
         path.write_bytes(data[:size])
         with pytest.raises(ValueError, match="not a valid minigrad checkpoint"):
             mg.load(path)
+
+
+def test_truncation_and_appended_bytes_are_named(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    mg.save(sample(), path)
+    data = path.read_bytes()
+    path.write_bytes(data[:-10])  # (into the tensor data, past the header)
+    with pytest.raises(ValueError, match=rf"'{path}' is not .*: truncated: the file has "
+                                         rf"{len(data) - 10} bytes, its header describes "
+                                         rf"{len(data)}"):
+        mg.load(path)
+    path.write_bytes(data + b"junk")
+    with pytest.raises(ValueError, match="4 bytes follow the last tensor"):
+        mg.load(path)
 
 
 def test_every_flipped_bit_is_refused(tmp_path):

@@ -462,7 +462,8 @@ class Run:
         rate = session_steps * train.chars_per_window / max(train_seconds, 1e-9)
         best = self.best_val
         print_(f"done: step {self.step} (epoch {self.epoch + self.window / train.windows:.2f}), "
-               f"{format_duration(self.elapsed)} of training, {format_rate(rate)} chars/s | "
+               f"{format_duration(self.elapsed)} of training"
+               + (f", {format_rate(rate)} chars/s" if session_steps else "") + " | "
                f"best validation {best:.4f} nats/char = {best / LN2:.4f} bits/char "
                f"(step {self.best_step})")
         files = [checkpoint.LATEST, checkpoint.BEST, "log.csv"]

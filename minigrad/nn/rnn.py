@@ -653,7 +653,7 @@ def _zeros_for(state, x, size):
 
 def _stack_states(states):
     """The final states of every layer and direction, (B, H) each, as one (D*num_layers, B, H):
-    a view of the only one when there is one (no copy, no stack op on the tape)."""
+    a view of the only one when there is one (no copy)."""
     return states[0].unsqueeze(0) if len(states) == 1 else stack(states, 0)
 
 
