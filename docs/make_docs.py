@@ -151,8 +151,9 @@ def profile_table(phases):
 
 def kernel_table(phases):
     """One markdown table: calls into each C entry point, one column per phase."""
+    # most calls first, ties by name (a set's own order changes with the string hash seed)
     names = sorted({k for _, log in phases.values() for k in log.calls},
-                   key=lambda k: -sum(log.calls[k] for _, log in phases.values()))
+                   key=lambda k: (-sum(log.calls[k] for _, log in phases.values()), k))
     head = "| C entry point | " + " | ".join(phases) + " |"
     rows = [head, "|---|" + "---:|" * len(phases)]
     for k in names:
