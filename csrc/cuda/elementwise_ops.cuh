@@ -93,7 +93,7 @@ static __host__ __device__ __forceinline__ T mg_unary_grad(T x, T y, T g) {
     else if constexpr (OP == MG_SQRT) return g / (T(2) * y);
     else if constexpr (OP == MG_TANH) return g * (T(1) - y * y);
     else if constexpr (OP == MG_SIGMOID) return g * y * (T(1) - y);
-    else if constexpr (OP == MG_RELU) return x > T(0) ? g : T(0); /* PyTorch's 0 at 0 */
+    else if constexpr (OP == MG_RELU) return x <= T(0) ? T(0) : g; /* PyTorch's: 0 at 0, g at NaN */
     else if constexpr (OP == MG_SQUARE) return g * T(2) * x;
     else if constexpr (OP == MG_RECIPROCAL) return -g / (x * x);
     else /* MG_SIGN: piecewise constant */

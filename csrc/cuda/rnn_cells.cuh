@@ -74,10 +74,10 @@ __device__ __forceinline__ T mg_gru_unit_forward(T a_r, T a_z, T x_n, T hn, T h,
 
 /* ---- backward ------------------------------------------------------------- */
 
-/* RNN: h' is this step's output; tanh' = 1 - h'^2, relu' = [h' > 0]. */
+/* RNN: h' is this step's output; tanh' = 1 - h'^2, relu' = [h' > 0] (1 at NaN, as PyTorch). */
 template <typename T>
 __device__ __forceinline__ T mg_rnn_unit_backward(bool relu, T h_new, T d_h) {
-    return relu ? (h_new > T(0) ? d_h : T(0)) : d_h * (T(1) - h_new * h_new);
+    return relu ? (h_new <= T(0) ? T(0) : d_h) : d_h * (T(1) - h_new * h_new);
 }
 
 /* LSTM: act[4] = i, f, g, o; tc = tanh(c'); c_prev = the cell state before

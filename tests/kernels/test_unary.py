@@ -24,7 +24,7 @@ BACKWARD = {
     "neg": lambda x, y, g: -g, "abs": lambda x, y, g: g * np.sign(x),
     "exp": lambda x, y, g: g * y, "log": lambda x, y, g: g / x,
     "sqrt": lambda x, y, g: g / (2 * y), "tanh": lambda x, y, g: g * (1 - y * y),
-    "sigmoid": lambda x, y, g: g * y * (1 - y), "relu": lambda x, y, g: np.where(x > 0, g, 0.0),
+    "sigmoid": lambda x, y, g: g * y * (1 - y), "relu": lambda x, y, g: np.where(x <= 0, 0.0, g),
     "square": lambda x, y, g: 2 * g * x, "reciprocal": lambda x, y, g: -g / (x * x),
     "sign": lambda x, y, g: np.zeros_like(g),
 }
@@ -114,6 +114,14 @@ def test_large_arrays_across_threads(threads, dtype):
     np.testing.assert_allclose(E.unary_backward("tanh", None, y, gy),
                                gy * (1 - y.astype(F64) ** 2), rtol=rtol, atol=atol)
     np.testing.assert_allclose(E.unary_backward("relu", x, None, gy), np.where(x > 0, gy, 0))
+
+
+def test_relu_gradient_passes_at_nan_as_pytorch(dtype):
+    # PyTorch's threshold: 0 where x <= 0, else the incoming gradient -- at NaN too, so that a
+    # NaN input shows in the gradient instead of vanishing into a 0
+    x = np.array([np.nan, -1.0, 0.0, 2.0], dtype)
+    gy = np.array([3.0, 3.0, 3.0, 3.0], dtype)
+    np.testing.assert_array_equal(E.unary_backward("relu", x, None, gy), [3, 0, 0, 3])
 
 
 def row_slices(rng, dtype, op):

@@ -130,3 +130,19 @@ def test_dropout_with_one_layer_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         nn.GRU(2, 3, num_layers=2, dropout=0.5)
+
+
+@pytest.mark.parametrize("impl", IMPLS)
+def test_relu_rnn_passes_the_gradient_at_nan_as_pytorch(impl):
+    """relu' at a NaN pre-activation is 1 (PyTorch's threshold: 0 only where x <= 0), in the
+    fused kernel as in the composed ops: a NaN input shows in its gradient."""
+    rnn = nn.RNN(1, 1, nonlinearity="relu", impl=impl, dtype=mg.float64)
+    with mg.no_grad():
+        rnn.weight_ih_l0.fill_(1.0)
+        rnn.weight_hh_l0.fill_(0.0)
+        rnn.bias_ih_l0.fill_(0.0)
+        rnn.bias_hh_l0.fill_(0.0)
+    x = mg.tensor([[[float("nan")]]], dtype=mg.float64, requires_grad=True)
+    out, _ = rnn(x)
+    out.sum().backward()
+    assert x.grad.numpy().tolist() == [[[1.0]]]  # PyTorch 2.13: 1.0
