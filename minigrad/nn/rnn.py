@@ -325,8 +325,11 @@ def _reset_uniform(module):
 def _check_like(input, weight, name):
     """The input (or a state) must have the parameters' dtype and device."""
     if input.dtype != weight.dtype:
+        fix = (f"convert one of them (module.to({input.dtype}) or input.to(...))"
+               if dtypes.is_float(input.dtype) else
+               f"token ids go through an nn.Embedding first, or convert: input.to({weight.dtype})")
         raise TypeError(f"{name}: input is {input.dtype} but the parameters are {weight.dtype}; "
-                        f"convert one of them (module.to({input.dtype}) or input.to(...))")
+                        f"{fix}")
     if input.device != weight.device:
         raise RuntimeError(f"{name}: input is on {input.device} but the parameters are on "
                            f"{weight.device}; move one of them (module.to('{input.device}') or "

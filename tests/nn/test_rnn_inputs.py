@@ -146,3 +146,9 @@ def test_relu_rnn_passes_the_gradient_at_nan_as_pytorch(impl):
     out, _ = rnn(x)
     out.sum().backward()
     assert x.grad.numpy().tolist() == [[[1.0]]]  # PyTorch 2.13: 1.0
+
+
+def test_integer_input_is_pointed_to_an_embedding():
+    with pytest.raises(TypeError, match=r"LSTM: input is int64 .* token ids go through an "
+                                        r"nn.Embedding first"):
+        nn.LSTM(3, 4)(mg.zeros(5, 2, 3, dtype=mg.int64))
