@@ -383,12 +383,16 @@ class FusedRNNLayer(Function):
         y = self.output(0)._array  # likewise for y
         k = for_device(self.device)
         gy_array = k.fill(y.shape, 0.0, y.dtype) if gy is None else gy._array
-        grads = k.rnn_backward(self.cell, *self.arrays, self.lengths, self.reverse, y, self.ws,
-                               gy_array, None if gh_n is None else gh_n._array,
-                               None if gc_n is None else gc_n._array)
+        # one name per tensor input; the kernel skips the gradients nothing receives (no edge:
+        # data, or a tensor that needs none) and those of the zero states it made itself
         names = ["x", "w_ih", "w_hh"] + (["b_ih", "b_hh"] if self.has_bias else []) + \
             (["h0"] if self.has_h else []) + (["c0"] if self.has_c else [])
-        return tuple(Tensor._wrap(grads[n], self.device) for n in names)
+        skip = {n for n, edge in zip(names, self.inputs) if edge is None} | ({"h0", "c0"} - set(names))
+        grads = k.rnn_backward(self.cell, *self.arrays, self.lengths, self.reverse, y, self.ws,
+                               gy_array, None if gh_n is None else gh_n._array,
+                               None if gc_n is None else gc_n._array, skip=skip)
+        return tuple(None if grads[n] is None else Tensor._wrap(grads[n], self.device)
+                     for n in names)
 
     def release_extra(self):
         self.arrays = self.ws = None

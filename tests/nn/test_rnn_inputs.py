@@ -152,3 +152,31 @@ def test_integer_input_is_pointed_to_an_embedding():
     with pytest.raises(TypeError, match=r"LSTM: input is int64 .* token ids go through an "
                                         r"nn.Embedding first"):
         nn.LSTM(3, 4)(mg.zeros(5, 2, 3, dtype=mg.int64))
+
+
+@pytest.mark.parametrize("mode", sorted(LAYERS))
+def test_fused_backward_computes_only_the_gradients_wanted(mode, monkeypatch):
+    """Data that needs no gradient (x, a given h_0) gets none computed: dx alone is a product
+    the size of the input projection.  The weights' gradients are the same either way."""
+    from minigrad.backend import cpu
+    real, skipped = cpu.rnn_backward, []
+
+    def spy(*args, skip=(), **kwargs):
+        skipped.append(set(skip))
+        return real(*args, skip=skip, **kwargs)
+    grads = []
+    for x_grad in (True, False):
+        mg.manual_seed(0)
+        layer = LAYERS[mode](3, 4, dtype=mg.float64)
+        x = mg.randn(5, 2, 3, dtype=mg.float64, requires_grad=x_grad)
+        h0 = mg.randn(1, 2, 4, dtype=mg.float64)
+        hx = (h0, mg.zeros(1, 2, 4, dtype=mg.float64)) if mode == "lstm" else h0
+        with monkeypatch.context() as m:
+            m.setattr(cpu, "rnn_backward", spy)
+            layer(x, hx)[0].sum().backward()
+        grads.append({n: p.grad.numpy() for n, p in layer.named_parameters()})
+        assert (x.grad is not None) == x_grad
+    assert skipped[0] == {"h0", "c0"}  # (a GRU's or RNN's c0 does not exist either)
+    assert skipped[1] == skipped[0] | {"x"}
+    for name in grads[0]:
+        np.testing.assert_array_equal(grads[1][name], grads[0][name])

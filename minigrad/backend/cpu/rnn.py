@@ -98,18 +98,20 @@ def rnn_forward(cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0=None, lengths=None, reve
 
 
 def rnn_backward(cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths, reverse, y, ws, dy, dh_n,
-                 dc_n=None):
+                 dc_n=None, skip=()):
     """Gradients of a rnn_forward call made with the same arguments.
 
     y and ws are what that call returned; dy (T, B, H) is the gradient of y,
     dh_n / dc_n (B, H) those of h_n / c_n (None means zero).  Returns a dict with
     'x', 'w_ih', 'w_hh', 'b_ih', 'b_hh', 'h0', 'c0': the gradients, None where
-    the input does not exist (a missing bias, c0 of a non-LSTM cell).
+    the input does not exist (a missing bias, c0 of a non-LSTM cell) or its name is in
+    `skip` (not wanted: the kernel does not compute it -- dx alone is a product the size
+    of the input projection).
     """
     kernel = "rnn_backward"
     L = check_layer(_HOST, kernel, cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths)
     y, ws, dy, dh_n, dc_n = check_backward(_HOST, kernel, L, y, ws, dy, dh_n, dc_n)
-    grads = {name: None if shape is None else empty(shape, L.dtype)
+    grads = {name: None if shape is None or name in skip else empty(shape, L.dtype)
              for name, shape in grad_shapes(L).items()}
     check(lib.mg_rnn_backward(L.dtype_code, L.code, L.T, L.B, L.n_in, L.H,
                               _p(L.x), _p(L.w_ih), _p(L.w_hh), _p(L.b_ih), _p(L.b_hh),

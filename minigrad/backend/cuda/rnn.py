@@ -81,13 +81,14 @@ def rnn_forward(cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0=None, lengths=None, reve
 
 
 def rnn_backward(cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths, reverse, y, ws, dy, dh_n,
-                 dc_n=None):
+                 dc_n=None, skip=()):
     """Gradients of a rnn_forward call made with the same arguments: a dict with 'x',
-    'w_ih', 'w_hh', 'b_ih', 'b_hh', 'h0', 'c0' (None where the input does not exist)."""
+    'w_ih', 'w_hh', 'b_ih', 'b_hh', 'h0', 'c0' (None where the input does not exist, or
+    its name is in `skip`: not computed)."""
     kernel = "rnn_backward"
     L = check_layer(_DEVICE, kernel, cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths)
     y, ws, dy, dh_n, dc_n = check_backward(_DEVICE, kernel, L, y, ws, dy, dh_n, dc_n)
-    grads = {name: None if shape is None else CudaArray.empty(shape, L.dtype)
+    grads = {name: None if shape is None or name in skip else CudaArray.empty(shape, L.dtype)
              for name, shape in grad_shapes(L).items()}
     g = {name: optional_ptr(arr) for name, arr in grads.items()}
     check(runtime.api().rnn_backward(L.dtype_code, L.code, L.T, L.B, L.n_in, L.H,
