@@ -10,7 +10,6 @@ model, train, sample, checkpoint, progress, plot); this file is the command line
 Bad input (a missing or non-UTF-8 file, a text too short, a checkpoint that does
 not fit, ...) is reported as one line with a non-zero exit status.
 """
-import argparse
 import os
 import sys
 import time
