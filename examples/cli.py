@@ -10,52 +10,44 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _int(text, ok, what):
+def _number(convert, text, ok, what):
+    """`text` as a number by `convert` (int or float), refused unless ok(value) (NaN fails
+    every comparison the types below make)."""
     try:
-        value = int(text)
+        value = convert(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
     if not ok(value):
-        raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {str(text).strip()}")
     return value
 
 
 def positive_int(text):
-    return _int(text, lambda v: v >= 1, "a positive integer")
+    return _number(int, text, lambda v: v >= 1, "a positive integer")
 
 
 def non_negative_int(text):
-    return _int(text, lambda v: v >= 0, "an integer >= 0")
+    return _number(int, text, lambda v: v >= 0, "an integer >= 0")
 
 
 def seed_value(text):
-    return _int(text, lambda v: 0 <= v < 2 ** 63, "a seed in [0, 2**63)")
-
-
-def _float(text, ok, what):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-    if not ok(value) or value != value:
-        raise argparse.ArgumentTypeError(f"expected {what}, got {text}")
-    return value
+    return _number(int, text, lambda v: 0 <= v < 2 ** 63, "a seed in [0, 2**63)")
 
 
 def positive_float(text):
-    return _float(text, lambda v: 0 < v < float("inf"), "a positive number")
+    return _number(float, text, lambda v: 0 < v < float("inf"), "a positive number")
 
 
 def non_negative_float(text):
-    return _float(text, lambda v: 0 <= v < float("inf"), "a number >= 0")
+    return _number(float, text, lambda v: 0 <= v < float("inf"), "a number >= 0")
 
 
 def dropout_p(text):
-    return _float(text, lambda v: 0 <= v < 1, "a probability in [0, 1)")
+    return _number(float, text, lambda v: 0 <= v < 1, "a probability in [0, 1)")
 
 
 def fraction(text):
-    return _float(text, lambda v: 0 < v < 1, "a fraction strictly between 0 and 1")
+    return _number(float, text, lambda v: 0 < v < 1, "a fraction strictly between 0 and 1")
 
 
 def int_list(minimum):
@@ -65,7 +57,8 @@ def int_list(minimum):
         if not items:
             raise argparse.ArgumentTypeError(f"expected integers >= {minimum}, comma-separated, "
                                              f"got {text!r}")
-        return [_int(item, lambda v: v >= minimum, f"integers >= {minimum}") for item in items]
+        return [_number(int, item, lambda v: v >= minimum, f"integers >= {minimum}")
+                for item in items]
     return parse
 
 
