@@ -291,6 +291,25 @@ int mg_rnn_backward(int dtype, int cell, int64_t T, int64_t B, int64_t n_in, int
                     const void *dy, const void *dh_n, const void *dc_n,
                     void *dx, void *dw_ih, void *dw_hh, void *db_ih, void *db_hh,
                     void *dh0, void *dc0);
+/* LSTM with projected outputs (PyTorch's proj_size): h_t = (o * tanh(c_t)) w_hr^T,
+ * w_hr (P, H), 0 < P (PyTorch asks P < H; the kernel does not).  As
+ * mg_rnn_forward / mg_rnn_backward for MG_LSTM, with w_hh (4H, P), h0 (B, P),
+ * y (T, B, P), h_n (B, P), dy (T, B, P), dh_n (B, P); c0, c_n, dc_n stay (B, H).
+ * dw_hr (P, H) may be NULL when not needed.  ws: mg_lstm_proj_workspace_size
+ * elements (-1 for an invalid size). */
+int64_t mg_lstm_proj_workspace_size(int64_t T, int64_t B, int64_t H, int64_t P);
+int mg_lstm_proj_forward(int dtype, int64_t T, int64_t B, int64_t n_in, int64_t H, int64_t P,
+                         const void *x, const void *w_ih, const void *w_hh, const void *w_hr,
+                         const void *b_ih, const void *b_hh, const void *h0, const void *c0,
+                         const int64_t *lengths, int reverse, void *y, void *h_n, void *c_n,
+                         void *ws);
+int mg_lstm_proj_backward(int dtype, int64_t T, int64_t B, int64_t n_in, int64_t H, int64_t P,
+                          const void *x, const void *w_ih, const void *w_hh, const void *w_hr,
+                          const void *b_ih, const void *b_hh, const void *h0, const void *c0,
+                          const int64_t *lengths, int reverse, const void *y, const void *ws,
+                          const void *dy, const void *dh_n, const void *dc_n, void *dx,
+                          void *dw_ih, void *dw_hh, void *dw_hr, void *db_ih, void *db_hh,
+                          void *dh0, void *dc0);
 /* C (m, n) = op(A) (m, k) op(B) + beta C with op(B) (k, n) packed first --
  * B stored (k, n), or (n, k) when trans_b -- by the micro-kernel `kernel`
  * (-1 the fastest this CPU runs, 0 portable, 1 AVX2, 2 AVX-512;

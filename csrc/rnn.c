@@ -137,18 +137,27 @@ static inline void rnn_restore_fp_mode(unsigned mode) { (void)mode; }
 
 /* ---- argument checks (rnn_args.h) ------------------------------------------ */
 
-/* Workspace elements for (cell, T, B, H), or -1 when an argument is invalid
- * or the size is beyond MG_MAX_ELEMS. */
-int64_t mg_rnn_workspace_size(int cell, int64_t T_, int64_t B, int64_t H) {
+/* Workspace elements for (cell, T, B, H) with a projection of P (0: none), or
+ * -1 when an argument is invalid or the size is beyond MG_MAX_ELEMS. */
+static int64_t workspace_size(int cell, int64_t T_, int64_t B, int64_t H, int64_t P) {
     const int64_t G = mg_rnn_gate_count(cell);
-    if (G == 0 || T_ < 0 || B < 0 || H < 0) return -1;
-    /* per (t, b) row: LSTM 4H gates + c + tanh c; GRU 3H gates + W_hn h + b_hn */
-    const int64_t per_unit = cell == MG_LSTM ? 6 : (cell == MG_GRU ? 4 : 0);
+    if (G == 0 || T_ < 0 || B < 0 || H < 0 || P < 0 || (P > 0 && cell != MG_LSTM)) return -1;
+    /* per (t, b) row: LSTM 4H gates + c + tanh c (+ the unprojected output
+     * o * tanh c, with a projection); GRU 3H gates + W_hn h + b_hn */
+    const int64_t per_unit = cell == MG_LSTM ? (P > 0 ? 7 : 6) : (cell == MG_GRU ? 4 : 0);
     int64_t rows, row_size, size;
     if (!mg_mul_fits(T_, B, &rows) || !mg_mul_fits(H, per_unit, &row_size) ||
         !mg_mul_fits(rows, row_size, &size))
         return -1;
     return size;
+}
+
+int64_t mg_rnn_workspace_size(int cell, int64_t T_, int64_t B, int64_t H) {
+    return workspace_size(cell, T_, B, H, 0);
+}
+
+int64_t mg_lstm_proj_workspace_size(int64_t T_, int64_t B, int64_t H, int64_t P) {
+    return workspace_size(MG_LSTM, T_, B, H, P);
 }
 
 /* rnn_args.h's lengths check: every length in [0, T] (lengths may be NULL). */
@@ -160,15 +169,17 @@ static int check_lengths(const int64_t *lengths, int64_t B, int64_t T_) {
 
 /* ---- entry points ---------------------------------------------------------- */
 
-int mg_rnn_forward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in, int64_t H,
-                   const void *x, const void *w_ih, const void *w_hh, const void *b_ih,
-                   const void *b_hh, const void *h0, const void *c0, const int64_t *lengths,
-                   int reverse, void *y, void *h_n, void *c_n, void *ws) {
+/* mg_rnn_forward and mg_lstm_proj_forward (P > 0). */
+static int rnn_forward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in, int64_t H,
+                       int64_t P, const void *x, const void *w_ih, const void *w_hh,
+                       const void *w_hr, const void *b_ih, const void *b_hh, const void *h0,
+                       const void *c0, const int64_t *lengths, int reverse, void *y, void *h_n,
+                       void *c_n, void *ws) {
     struct mg_rnn_problem p;
-    int status = mg_rnn_check_problem(&p, dtype, cell, T_, B, n_in, H, x, w_ih, w_hh, b_ih, b_hh,
-                                      h0, c0, lengths, reverse,
-                                      mg_rnn_workspace_size(cell, T_, B, H), check_lengths);
-    if (status == MG_OK) status = mg_rnn_check_forward_outputs(cell, T_, B, H, y, h_n, c_n);
+    int status = mg_rnn_check_problem(&p, dtype, cell, T_, B, n_in, H, P, x, w_ih, w_hh, w_hr,
+                                      b_ih, b_hh, h0, c0, lengths, reverse,
+                                      workspace_size(cell, T_, B, H, P), check_lengths);
+    if (status == MG_OK) status = mg_rnn_check_forward_outputs(&p, y, h_n, c_n);
     if (status != MG_OK) return status;
 
     /* (ws may be NULL: inference, see forward in rnn_typed.inc) */
@@ -181,24 +192,24 @@ int mg_rnn_forward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in, int
     return status;
 }
 
-int mg_rnn_backward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in, int64_t H,
-                    const void *x, const void *w_ih, const void *w_hh, const void *b_ih,
-                    const void *b_hh, const void *h0, const void *c0, const int64_t *lengths,
-                    int reverse, const void *y, const void *ws, const void *dy,
-                    const void *dh_n, const void *dc_n, void *dx, void *dw_ih, void *dw_hh,
-                    void *db_ih, void *db_hh, void *dh0, void *dc0) {
+/* mg_rnn_backward and mg_lstm_proj_backward (P > 0). */
+static int rnn_backward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in, int64_t H,
+                        int64_t P, const void *x, const void *w_ih, const void *w_hh,
+                        const void *w_hr, const void *b_ih, const void *b_hh, const void *h0,
+                        const void *c0, const int64_t *lengths, int reverse, const void *y,
+                        const void *ws, const void *dy, const void *dh_n, const void *dc_n,
+                        void *dx, void *dw_ih, void *dw_hh, void *dw_hr, void *db_ih,
+                        void *db_hh, void *dh0, void *dc0) {
     struct mg_rnn_problem p;
-    int status = mg_rnn_check_problem(&p, dtype, cell, T_, B, n_in, H, x, w_ih, w_hh, b_ih, b_hh,
-                                      h0, c0, lengths, reverse,
-                                      mg_rnn_workspace_size(cell, T_, B, H), check_lengths);
-    if (status == MG_OK)
-        status = mg_rnn_check_backward_inputs(T_, B, H, y, ws, dy,
-                                              mg_rnn_workspace_size(cell, T_, B, H));
+    const int64_t ws_size = workspace_size(cell, T_, B, H, P);
+    int status = mg_rnn_check_problem(&p, dtype, cell, T_, B, n_in, H, P, x, w_ih, w_hh, w_hr,
+                                      b_ih, b_hh, h0, c0, lengths, reverse, ws_size,
+                                      check_lengths);
+    if (status == MG_OK) status = mg_rnn_check_backward_inputs(&p, y, ws, dy, ws_size);
     if (status != MG_OK) return status;
 
     struct mg_rnn_grads g;
-    mg_rnn_set_grads(&g, cell, b_ih, b_hh, dy, dh_n, dc_n, dx, dw_ih, dw_hh, db_ih, db_hh, dh0,
-                     dc0);
+    mg_rnn_set_grads(&g, &p, dy, dh_n, dc_n, dx, dw_ih, dw_hh, dw_hr, db_ih, db_hh, dh0, dc0);
     const unsigned fp_mode = rnn_flush_subnormals();
     if (dtype == MG_FLOAT32)
         status = backward_f32(&p, y, ws, &g);
@@ -206,4 +217,44 @@ int mg_rnn_backward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in, in
         status = backward_f64(&p, y, ws, &g);
     rnn_restore_fp_mode(fp_mode);
     return status;
+}
+
+int mg_rnn_forward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in, int64_t H,
+                   const void *x, const void *w_ih, const void *w_hh, const void *b_ih,
+                   const void *b_hh, const void *h0, const void *c0, const int64_t *lengths,
+                   int reverse, void *y, void *h_n, void *c_n, void *ws) {
+    return rnn_forward(dtype, cell, T_, B, n_in, H, 0, x, w_ih, w_hh, NULL, b_ih, b_hh, h0, c0,
+                       lengths, reverse, y, h_n, c_n, ws);
+}
+
+int mg_rnn_backward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in, int64_t H,
+                    const void *x, const void *w_ih, const void *w_hh, const void *b_ih,
+                    const void *b_hh, const void *h0, const void *c0, const int64_t *lengths,
+                    int reverse, const void *y, const void *ws, const void *dy,
+                    const void *dh_n, const void *dc_n, void *dx, void *dw_ih, void *dw_hh,
+                    void *db_ih, void *db_hh, void *dh0, void *dc0) {
+    return rnn_backward(dtype, cell, T_, B, n_in, H, 0, x, w_ih, w_hh, NULL, b_ih, b_hh, h0, c0,
+                        lengths, reverse, y, ws, dy, dh_n, dc_n, dx, dw_ih, dw_hh, NULL, db_ih,
+                        db_hh, dh0, dc0);
+}
+
+int mg_lstm_proj_forward(int dtype, int64_t T_, int64_t B, int64_t n_in, int64_t H, int64_t P,
+                         const void *x, const void *w_ih, const void *w_hh, const void *w_hr,
+                         const void *b_ih, const void *b_hh, const void *h0, const void *c0,
+                         const int64_t *lengths, int reverse, void *y, void *h_n, void *c_n,
+                         void *ws) {
+    return rnn_forward(dtype, MG_LSTM, T_, B, n_in, H, P, x, w_ih, w_hh, w_hr, b_ih, b_hh, h0,
+                       c0, lengths, reverse, y, h_n, c_n, ws);
+}
+
+int mg_lstm_proj_backward(int dtype, int64_t T_, int64_t B, int64_t n_in, int64_t H, int64_t P,
+                          const void *x, const void *w_ih, const void *w_hh, const void *w_hr,
+                          const void *b_ih, const void *b_hh, const void *h0, const void *c0,
+                          const int64_t *lengths, int reverse, const void *y, const void *ws,
+                          const void *dy, const void *dh_n, const void *dc_n, void *dx,
+                          void *dw_ih, void *dw_hh, void *dw_hr, void *db_ih, void *db_hh,
+                          void *dh0, void *dc0) {
+    return rnn_backward(dtype, MG_LSTM, T_, B, n_in, H, P, x, w_ih, w_hh, w_hr, b_ih, b_hh, h0,
+                        c0, lengths, reverse, y, ws, dy, dh_n, dc_n, dx, dw_ih, dw_hh, dw_hr,
+                        db_ih, db_hh, dh0, dc0);
 }

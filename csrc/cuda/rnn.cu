@@ -537,10 +537,10 @@ extern "C" int mg_cuda_rnn_forward(int dtype, int cell, int64_t T_, int64_t B, i
                                    const void *c0, const int64_t *lengths, int reverse, void *y,
                                    void *h_n, void *c_n, void *ws) {
     mg_rnn_problem p;
-    int status = mg_rnn_check_problem(&p, dtype, cell, T_, B, n_in, H, x, w_ih, w_hh, b_ih, b_hh,
-                                      h0, c0, lengths, reverse,
+    int status = mg_rnn_check_problem(&p, dtype, cell, T_, B, n_in, H, 0, x, w_ih, w_hh, NULL,
+                                      b_ih, b_hh, h0, c0, lengths, reverse,
                                       mg_cuda_rnn_workspace_size(cell, T_, B, H), check_lengths);
-    if (status == MG_OK) status = mg_rnn_check_forward_outputs(cell, T_, B, H, y, h_n, c_n);
+    if (status == MG_OK) status = mg_rnn_check_forward_outputs(&p, y, h_n, c_n);
     if (status != MG_OK) return status;
     /* (ws may be NULL: inference) */
     if (dtype == MG_FLOAT32)
@@ -556,17 +556,16 @@ extern "C" int mg_cuda_rnn_backward(int dtype, int cell, int64_t T_, int64_t B, 
                                     const void *dh_n, const void *dc_n, void *dx, void *dw_ih,
                                     void *dw_hh, void *db_ih, void *db_hh, void *dh0, void *dc0) {
     mg_rnn_problem p;
-    int status = mg_rnn_check_problem(&p, dtype, cell, T_, B, n_in, H, x, w_ih, w_hh, b_ih, b_hh,
-                                      h0, c0, lengths, reverse,
+    int status = mg_rnn_check_problem(&p, dtype, cell, T_, B, n_in, H, 0, x, w_ih, w_hh, NULL,
+                                      b_ih, b_hh, h0, c0, lengths, reverse,
                                       mg_cuda_rnn_workspace_size(cell, T_, B, H), check_lengths);
     if (status == MG_OK)
-        status = mg_rnn_check_backward_inputs(T_, B, H, y, ws, dy,
+        status = mg_rnn_check_backward_inputs(&p, y, ws, dy,
                                               mg_cuda_rnn_workspace_size(cell, T_, B, H));
     if (status != MG_OK) return status;
 
     mg_rnn_grads g;
-    mg_rnn_set_grads(&g, cell, b_ih, b_hh, dy, dh_n, dc_n, dx, dw_ih, dw_hh, db_ih, db_hh, dh0,
-                     dc0);
+    mg_rnn_set_grads(&g, &p, dy, dh_n, dc_n, dx, dw_ih, dw_hh, NULL, db_ih, db_hh, dh0, dc0);
     if (dtype == MG_FLOAT32)
         return backward_impl<float>(p, (const float *)y, (const float *)ws, g);
     return backward_impl<double>(p, (const double *)y, (const double *)ws, g);

@@ -12,10 +12,10 @@ Two implementations give one answer:
     as large gemms over all steps.
 
 Layers use the fused path by default (`impl='fused'`); pass impl='composed' or
-call `set_default_impl('composed')` to study the composed one.  LSTM with
-proj_size > 0 always runs composed (the fused kernel has no projection), and so
-must a layer differentiated twice (the fused op's gradients come from C, not from
-recorded ops: create_graph=True through it is an error).
+call `set_default_impl('composed')` to study the composed one.  A layer
+differentiated twice must run composed (the fused op's gradients come from C, not
+from recorded ops: create_graph=True through it is an error), and so does an LSTM
+with proj_size > 0 on the GPU (the CUDA kernels have no projection; the CPU's do).
 
 With `lengths`, the padding past each sequence's length is never read (zeroed
 first, as PyTorch's packed sequences never see it): NaN there changes nothing.
@@ -342,9 +342,10 @@ def _check_like(input, weight, name):
 class FusedRNNLayer(Function):
     """One layer, one direction, the whole sequence, in C.
 
-    Tensor inputs: x (T, B, in), w_ih, w_hh, [b_ih, b_hh], [h0 (B, H)], [c0 (B, H)]
-    (a missing h0 or LSTM's c0 starts from zeros and gets no gradient).
-    Outputs: y (T, B, H), h_n (B, H), and c_n (B, H) for LSTM.
+    Tensor inputs: x (T, B, in), w_ih, w_hh, [b_ih, b_hh], [h0 (B, O)], [c0 (B, H)],
+    [w_hr (P, H)] (a missing h0 or LSTM's c0 starts from zeros and gets no gradient; w_hr
+    projects an LSTM's outputs, O = P, else O = H).
+    Outputs: y (T, B, O), h_n (B, O), and c_n (B, H) for LSTM.
 
     Backward reads the inputs and y as forward saw them: an in-place change to any of them in
     between is an error, as for every op.  Its gradients are computed by the C kernel, not by
@@ -353,24 +354,27 @@ class FusedRNNLayer(Function):
     save_outputs = True  # y: backward reads the states h_t from it (for dW_hh, and GRU's and
     # RNN's gate gradients)
 
-    def forward(self, cell, reverse, lengths, x, w_ih, w_hh, b_ih, b_hh, h0, c0):
+    def forward(self, cell, reverse, lengths, x, w_ih, w_hh, b_ih, b_hh, h0, c0, w_hr=None):
         self.cell, self.reverse, self.lengths = cell, reverse, lengths
         self.has_bias, self.has_h, self.has_c = b_ih is not None, h0 is not None, c0 is not None
-        tensors = (x, w_ih, w_hh, b_ih, b_hh, h0, c0)
+        self.has_proj = w_hr is not None
+        tensors = (x, w_ih, w_hh, b_ih, b_hh, h0, c0, w_hr)
         self.save_for_backward(*[t for t in tensors if t is not None])  # (their versions)
         arrays = [None if t is None else t._array for t in tensors]
         # zero states as bare arrays: no tensors, no ops on the tape (the kernels want them)
         k = kernels(x)
-        state = (x.shape[1], w_hh.shape[1])
-        if h0 is None:
-            arrays[5] = k.fill(state, 0.0, x.dtype)
-        if c0 is None and cell == "lstm":
-            arrays[6] = k.fill(state, 0.0, x.dtype)
+        batch = x.shape[1]
+        if h0 is None:  # (B, O): O is w_hh's width
+            arrays[5] = k.fill((batch, w_hh.shape[1]), 0.0, x.dtype)
+        if c0 is None and cell == "lstm":  # (B, H): 4H rows in w_ih
+            arrays[6] = k.fill((batch, w_ih.shape[0] // 4), 0.0, x.dtype)
         # The workspace (what backward reads) only when this call will be recorded.
         recording = grad_mode.is_grad_enabled() and any(t is not None and t.requires_grad
                                                         for t in tensors)
-        y, h_n, c_n, ws = k.rnn_forward(cell, *arrays, lengths=lengths, reverse=reverse,
-                                        need_workspace=recording)
+        # (w_hr only when there is one: the GPU's table takes none)
+        proj = {"w_hr": arrays[7]} if self.has_proj else {}
+        y, h_n, c_n, ws = k.rnn_forward(cell, *arrays[:7], lengths=lengths, reverse=reverse,
+                                        need_workspace=recording, **proj)
         self.arrays, self.ws = arrays, ws
         return (y, h_n, c_n) if c_n is not None else (y, h_n)
 
@@ -386,11 +390,13 @@ class FusedRNNLayer(Function):
         # one name per tensor input; the kernel skips the gradients nothing receives (no edge:
         # data, or a tensor that needs none) and those of the zero states it made itself
         names = ["x", "w_ih", "w_hh"] + (["b_ih", "b_hh"] if self.has_bias else []) + \
-            (["h0"] if self.has_h else []) + (["c0"] if self.has_c else [])
+            (["h0"] if self.has_h else []) + (["c0"] if self.has_c else []) + \
+            (["w_hr"] if self.has_proj else [])
         skip = {n for n, edge in zip(names, self.inputs) if edge is None} | ({"h0", "c0"} - set(names))
-        grads = k.rnn_backward(self.cell, *self.arrays, self.lengths, self.reverse, y, self.ws,
-                               gy_array, None if gh_n is None else gh_n._array,
-                               None if gc_n is None else gc_n._array, skip=skip)
+        proj = {"w_hr": self.arrays[7]} if self.has_proj else {}
+        grads = k.rnn_backward(self.cell, *self.arrays[:7], self.lengths, self.reverse, y,
+                               self.ws, gy_array, None if gh_n is None else gh_n._array,
+                               None if gc_n is None else gc_n._array, skip=skip, **proj)
         return tuple(None if grads[n] is None else Tensor._wrap(grads[n], self.device)
                      for n in names)
 
@@ -466,8 +472,9 @@ class RNNBase(Module):
 
     @property
     def effective_impl(self):
-        """'fused' or 'composed': what forward will actually run."""
-        if self.proj_size:
+        """'fused' or 'composed': what forward will actually run (a projected LSTM on the
+        GPU runs composed: the CUDA kernels have no projection)."""
+        if self.proj_size and self.weight_ih_l0.device != dtypes.CPU:
             return "composed"
         return self.impl or _default_impl[0]
 
@@ -558,9 +565,9 @@ class RNNBase(Module):
         return (output, (h_n, c_n)) if self.mode == "LSTM" else (output, h_n)
 
     def _run_fused(self, x, params, h0, c0, lengths, reverse):
-        w_ih, w_hh, b_ih, b_hh, _ = params
+        w_ih, w_hh, b_ih, b_hh, w_hr = params
         outs = FusedRNNLayer.apply(_KERNEL_CELL[self.mode], reverse, lengths, x, w_ih, w_hh,
-                                   b_ih, b_hh, h0, c0)
+                                   b_ih, b_hh, h0, c0, w_hr)
         return outs if len(outs) == 3 else (outs[0], outs[1], None)
 
     def _run_composed(self, x, params, h, c, lengths, reverse):
@@ -720,7 +727,8 @@ class LSTM(RNNBase):
 
 LSTM.__doc__ = """Long short-term memory, G = 4 (gates i, f, g, o; see LSTMCell for the equations).
 With proj_size > 0, h_t = (o * tanh(c_t)) W_hr^T and H_out = proj_size (weight_hr_l{k}
-(proj_size, H)); such layers run composed.
+(proj_size, H)); the fused CPU kernel projects each step itself (on the GPU such layers run
+composed).
 """ + _SHAPES_DOC.format(extra=", proj_size=0",
                          state="hx = (h_0 (D*num_layers, N, H_out), c_0 (D*num_layers, N, H)) "
                                "optional, zeros if omitted",

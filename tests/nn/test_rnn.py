@@ -9,7 +9,16 @@ from minigrad import nn
 from minigrad.autograd import gradcheck
 
 MODES = {"rnn_tanh": ("RNN", {"nonlinearity": "tanh"}), "rnn_relu": ("RNN", {"nonlinearity": "relu"}),
-         "gru": ("GRU", {}), "lstm": ("LSTM", {})}
+         "gru": ("GRU", {}), "lstm": ("LSTM", {}), "lstm_proj": ("LSTM", {"proj_size": 2})}
+
+
+def out_size(mode, hidden):
+    """The width of h (and of the output per direction): proj_size when projected."""
+    return MODES[mode][1].get("proj_size", hidden)
+
+
+def has_cell(mode):
+    return mode.startswith("lstm")
 
 
 def make(mode, impl, dtype=mg.float64, **kw):
@@ -71,8 +80,8 @@ def test_fused_matches_torch(case):
     shape = (B, T, 3) if batch_first else (T, B, 3)
     x = rng.normal(size=shape)
     D = 2 if bidir else 1
-    h0 = rng.normal(size=(D * layers, B, 4)) if with_init else None
-    c0 = rng.normal(size=(D * layers, B, 4)) if with_init and mode == "lstm" else None
+    h0 = rng.normal(size=(D * layers, B, out_size(mode, 4))) if with_init else None
+    c0 = rng.normal(size=(D * layers, B, 4)) if with_init and has_cell(mode) else None
     lengths = None if B == 1 else [T, max(T - 3, 1), 1, T, max(T // 2, 1)][:B]
     tx = torch.tensor(x, requires_grad=True)
     mx = mg.tensor(x, requires_grad=True)
@@ -133,11 +142,14 @@ def test_fused_equals_composed(mode, dtype, tol, flags, ragged):
 def test_layer_gradcheck(mode, impl):
     module = make(mode, impl, input_size=2, hidden_size=3, num_layers=2, bidirectional=True)
     x = mg.tensor(np.random.default_rng(2).normal(size=(3, 2, 2)), requires_grad=True)
-    h0 = mg.tensor(np.random.default_rng(3).normal(size=(4, 2, 3)), requires_grad=True)
-    params = list(module.parameters())[:4]
+    h0 = mg.tensor(np.random.default_rng(3).normal(size=(4, 2, out_size(mode, 3))),
+                   requires_grad=True)
+    c0 = mg.tensor(np.random.default_rng(4).normal(size=(4, 2, 3)), requires_grad=True)
+    # the first layer's weights (and w_hr's, projected), each in the check
+    params = [p for n, p in module.named_parameters() if n.endswith("_l0")]
 
     def f(x, h0, *ps):
-        hx = (h0, h0 * 0.5) if mode == "lstm" else h0
+        hx = (h0, c0 * 0.5) if has_cell(mode) else h0
         out, _ = module(x, hx, lengths=[3, 2])
         return out
     assert gradcheck(f, (x, h0, *params))
@@ -182,16 +194,19 @@ def test_cells_match_torch(name):
     assert first.shape == (4,)
 
 
-def test_lstm_proj_size_matches_torch():
+@pytest.mark.parametrize("impl", ["fused", "composed"])
+def test_lstm_proj_size_matches_torch(impl):
+    # (the fused path's whole flag grid is test_fused_matches_torch's lstm_proj rows)
     torch = pytest.importorskip("torch")
     tm = torch.nn.LSTM(3, 6, num_layers=2, proj_size=2, bidirectional=True).double()
-    mm = nn.LSTM(3, 6, num_layers=2, proj_size=2, bidirectional=True, dtype=mg.float64)
-    assert mm.effective_impl == "composed"
+    mm = nn.LSTM(3, 6, num_layers=2, proj_size=2, bidirectional=True, dtype=mg.float64, impl=impl)
+    assert mm.effective_impl == impl
     assert {n for n, _ in mm.named_parameters()} == {n for n, _ in tm.named_parameters()}
     copy_params(tm, mm)
     x = np.random.default_rng(7).normal(size=(4, 2, 3))
     t_out, (t_h, t_c) = tm(torch.tensor(x))
     m_out, (m_h, m_c) = mm(mg.tensor(x))
+    assert m_out.shape == (4, 2, 4) and m_h.shape == (4, 2, 2) and m_c.shape == (4, 2, 6)
     for m_t, t_t in [(m_out, t_out), (m_h, t_h), (m_c, t_c)]:
         np.testing.assert_allclose(m_t.detach().numpy(), t_t.detach().numpy(), atol=1e-12)
 

@@ -5,6 +5,10 @@ Time-major shapes, PyTorch's equations, weight layout and gate order:
     x (T, B, n_in)   w_ih (G*H, n_in)   w_hh (G*H, H)   b_ih, b_hh (G*H,) or None
     h0, c0 (B, H)    lengths (B,) int64 or None          y (T, B, H)
 
+An LSTM may project its outputs (PyTorch's proj_size): with w_hr (P, H), each step's
+h = (o * tanh c) w_hr^T, so w_hh is (4H, P), and h0, h_n and y are P wide
+((B, P), (T, B, P)); c0 and c_n stay (B, H).
+
 G is 1 for 'rnn_tanh' / 'rnn_relu', 3 for 'gru' (gates r, z, n) and 4 for 'lstm'
 (gates i, f, g, o); c0 / c_n exist for 'lstm' only.  With `lengths`, steps
 t >= lengths[b] leave sequence b's state unchanged and give zeros in y, in both
@@ -29,10 +33,15 @@ from minigrad.backend.shared.rnn import (RNN_CELLS, cell_spec, check_backward, c
 __all__ = ["RNN_CELLS", "rnn_gate_count", "rnn_workspace_size", "rnn_forward", "rnn_backward"]
 
 
-def rnn_workspace_size(cell, T, B, H):
-    """Elements of the workspace rnn_forward fills for backward (0 for plain RNNs)."""
+def rnn_workspace_size(cell, T, B, H, P=0):
+    """Elements of the workspace rnn_forward fills for backward (0 for plain RNNs);
+    P: an LSTM's projection size (0: none)."""
     code, _ = cell_spec("rnn_workspace_size", cell)
-    return check_workspace_size(lib.mg_rnn_workspace_size(code, T, B, H), T, B, H)
+    if P and cell != "lstm":
+        raise ValueError(f"rnn_workspace_size: a projection (P={P}) is for lstm only")
+    size = lib.mg_lstm_proj_workspace_size(T, B, H, P) if P else \
+        lib.mg_rnn_workspace_size(code, T, B, H)
+    return check_workspace_size(size, T, B, H)
 
 
 # ---- this table's side of the shared checks: numpy arrays on the host ----------------
@@ -77,48 +86,57 @@ def _lengths_ptr(layer):
 
 
 def rnn_forward(cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0=None, lengths=None, reverse=False,
-                need_workspace=True):
+                need_workspace=True, w_hr=None):
     """Run one recurrent layer over a sequence.
 
-    Returns (y (T, B, H), h_n (B, H), c_n (B, H) or None, ws or None): c_n for
-    'lstm' only; ws (the workspace for rnn_backward) when `need_workspace`.
+    Returns (y (T, B, O), h_n (B, O), c_n (B, H) or None, ws or None): O is H, or P
+    with an LSTM's projection w_hr (P, H); c_n for 'lstm' only; ws (the workspace
+    for rnn_backward) when `need_workspace`.
     """
     kernel = "rnn_forward"
-    L = check_layer(_HOST, kernel, cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths)
-    y = empty((L.T, L.B, L.H), L.dtype)
-    h_n = empty((L.B, L.H), L.dtype)
+    L = check_layer(_HOST, kernel, cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths, w_hr)
+    y = empty((L.T, L.B, L.O), L.dtype)
+    h_n = empty((L.B, L.O), L.dtype)
     c_n = empty((L.B, L.H), L.dtype) if cell == "lstm" else None
-    ws = empty(rnn_workspace_size(cell, L.T, L.B, L.H), L.dtype) if need_workspace else None
-    check(lib.mg_rnn_forward(L.dtype_code, L.code, L.T, L.B, L.n_in, L.H,
-                             _p(L.x), _p(L.w_ih), _p(L.w_hh), _p(L.b_ih), _p(L.b_hh),
-                             _p(L.h0), _p(L.c0), _lengths_ptr(L), int(bool(reverse)),
-                             _p(y), _p(h_n), _p(c_n), _p(ws)),
-          "mg_rnn_forward", details(L, reverse))
+    ws = empty(rnn_workspace_size(cell, L.T, L.B, L.H, L.P), L.dtype) if need_workspace else None
+    common = (_p(L.x), _p(L.w_ih), _p(L.w_hh))
+    rest = (_p(L.b_ih), _p(L.b_hh), _p(L.h0), _p(L.c0), _lengths_ptr(L), int(bool(reverse)),
+            _p(y), _p(h_n), _p(c_n), _p(ws))
+    if L.P:
+        status = lib.mg_lstm_proj_forward(L.dtype_code, L.T, L.B, L.n_in, L.H, L.P, *common,
+                                          _p(L.w_hr), *rest)
+    else:
+        status = lib.mg_rnn_forward(L.dtype_code, L.code, L.T, L.B, L.n_in, L.H, *common, *rest)
+    check(status, "mg_lstm_proj_forward" if L.P else "mg_rnn_forward", details(L, reverse))
     return y, h_n, c_n, ws
 
 
 def rnn_backward(cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths, reverse, y, ws, dy, dh_n,
-                 dc_n=None, skip=()):
-    """Gradients of a rnn_forward call made with the same arguments.
+                 dc_n=None, skip=(), w_hr=None):
+    """Gradients of a rnn_forward call made with the same arguments (w_hr included).
 
-    y and ws are what that call returned; dy (T, B, H) is the gradient of y,
-    dh_n / dc_n (B, H) those of h_n / c_n (None means zero).  Returns a dict with
-    'x', 'w_ih', 'w_hh', 'b_ih', 'b_hh', 'h0', 'c0': the gradients, None where
-    the input does not exist (a missing bias, c0 of a non-LSTM cell) or its name is in
-    `skip` (not wanted: the kernel does not compute it -- dx alone is a product the size
-    of the input projection).
+    y and ws are what that call returned; dy (T, B, O) is the gradient of y,
+    dh_n (B, O) / dc_n (B, H) those of h_n / c_n (None means zero).  Returns a dict
+    with 'x', 'w_ih', 'w_hh', 'w_hr', 'b_ih', 'b_hh', 'h0', 'c0': the gradients, None
+    where the input does not exist (a missing bias or projection, c0 of a non-LSTM
+    cell) or its name is in `skip` (not wanted: the kernel does not compute it -- dx
+    alone is a product the size of the input projection).
     """
     kernel = "rnn_backward"
-    L = check_layer(_HOST, kernel, cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths)
+    L = check_layer(_HOST, kernel, cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths, w_hr)
     y, ws, dy, dh_n, dc_n = check_backward(_HOST, kernel, L, y, ws, dy, dh_n, dc_n)
     grads = {name: None if shape is None or name in skip else empty(shape, L.dtype)
              for name, shape in grad_shapes(L).items()}
-    check(lib.mg_rnn_backward(L.dtype_code, L.code, L.T, L.B, L.n_in, L.H,
-                              _p(L.x), _p(L.w_ih), _p(L.w_hh), _p(L.b_ih), _p(L.b_hh),
-                              _p(L.h0), _p(L.c0), _lengths_ptr(L), int(bool(reverse)),
-                              _p(y), _p(ws), _p(dy), _p(dh_n), _p(dc_n),
-                              _p(grads["x"]), _p(grads["w_ih"]), _p(grads["w_hh"]),
-                              _p(grads["b_ih"]), _p(grads["b_hh"]), _p(grads["h0"]),
-                              _p(grads["c0"])),
-          "mg_rnn_backward", details(L, reverse))
+    g = {name: _p(arr) for name, arr in grads.items()}
+    common = (_p(L.x), _p(L.w_ih), _p(L.w_hh))
+    rest = (_p(L.b_ih), _p(L.b_hh), _p(L.h0), _p(L.c0), _lengths_ptr(L), int(bool(reverse)),
+            _p(y), _p(ws), _p(dy), _p(dh_n), _p(dc_n), g["x"], g["w_ih"], g["w_hh"])
+    biases_states = (g["b_ih"], g["b_hh"], g["h0"], g["c0"])
+    if L.P:
+        status = lib.mg_lstm_proj_backward(L.dtype_code, L.T, L.B, L.n_in, L.H, L.P, *common,
+                                           _p(L.w_hr), *rest, g["w_hr"], *biases_states)
+    else:
+        status = lib.mg_rnn_backward(L.dtype_code, L.code, L.T, L.B, L.n_in, L.H, *common,
+                                     *rest, *biases_states)
+    check(status, "mg_lstm_proj_backward" if L.P else "mg_rnn_backward", details(L, reverse))
     return grads

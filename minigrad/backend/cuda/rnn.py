@@ -27,8 +27,12 @@ from minigrad.backend.shared.rnn import (RNN_CELLS, cell_spec, check_backward,  
 __all__ = ["RNN_CELLS", "rnn_gate_count", "rnn_workspace_size", "rnn_forward", "rnn_backward"]
 
 
-def rnn_workspace_size(cell, T, B, H):
-    """Elements of the workspace rnn_forward fills for backward."""
+def rnn_workspace_size(cell, T, B, H, P=0):
+    """Elements of the workspace rnn_forward fills for backward.  (The GPU kernels have
+    no projection: P must be 0; nn.LSTM runs a projected layer composed on the GPU.)"""
+    if P:
+        raise NotImplementedError("rnn_workspace_size: the CUDA kernels have no projection "
+                                  "(proj_size); such an LSTM runs composed on the GPU")
     code, _ = cell_spec("rnn_workspace_size", cell)
     return check_workspace_size(runtime.api().rnn_workspace_size(code, T, B, H), T, B, H)
 

@@ -15,7 +15,8 @@ The checks need a few operations of the calling table's device, given as
     contiguous(arr)                  arr, or a C-contiguous copy
     lengths(kernel, lengths, B, T)   (device int64 array, host list of values) or
                                      (None, None); checked with check_lengths
-    workspace_size(cell, T, B, H)    rnn_workspace_size (the table's C call)
+    workspace_size(cell, T, B, H, P) rnn_workspace_size (the table's C call; P: an
+                                     LSTM's projection size, 0 for none)
 """
 from types import SimpleNamespace
 
@@ -83,31 +84,43 @@ def _optional(device, kernel, name, arr, shape, dtype):
     return None if arr is None else checked_array(device, kernel, name, arr, shape, dtype)
 
 
-def check_layer(device, kernel, cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths):
+def check_layer(device, kernel, cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths, w_hr=None):
     """The inputs rnn_forward and rnn_backward share, checked: a namespace with
-    cell, code, G, T, B, n_in, H, dtype, dtype_code, the arrays x, w_ih, w_hh,
-    b_ih, b_hh, h0, c0 (contiguous; None where absent), lengths (the device's
-    int64 array or None) and length_values (a host list or None)."""
+    cell, code, G, T, B, n_in, H, P (the projection size, 0 without w_hr), O (the
+    width of h and y: P or H), dtype, dtype_code, the arrays x, w_ih, w_hh, w_hr,
+    b_ih, b_hh, h0, c0 (contiguous; None where absent), lengths (the device's int64
+    array or None) and length_values (a host list or None).  w_hr (P, H): an LSTM's
+    projection, which makes w_hh (4H, P) and h0 (B, P)."""
     code, G = cell_spec(kernel, cell)
     x = device.take(x, kernel, "x")
     dtype_code = device.dtype_code(x, kernel)
     if x.ndim != 3:
         raise shape_error(kernel, "x", "(T, B, n_in)", device.describe(x))
     T, B, n_in = x.shape
-    w_hh = device.take_w_hh(w_hh, kernel, cell, G)
-    if w_hh.ndim != 2 or w_hh.shape[0] != G * w_hh.shape[1]:
-        raise w_hh_error(kernel, cell, G, w_hh)
-    H = w_hh.shape[1]
-    GH = G * H
     dt = x.dtype
-    layer = SimpleNamespace(cell=cell, code=code, G=G, T=T, B=B, n_in=n_in, H=H, dtype=dt,
-                            dtype_code=dtype_code)
+    if w_hr is not None:
+        if cell != "lstm":
+            raise ValueError(f"{kernel}: w_hr (a projection) is for lstm only, got one for {cell}")
+        w_hr = device.take(w_hr, kernel, "w_hr")
+        if w_hr.ndim != 2 or 0 in w_hr.shape:
+            raise shape_error(kernel, "w_hr", "(P, H) with P, H > 0", device.describe(w_hr))
+        P, H = w_hr.shape
+        w_hr = checked_array(device, kernel, "w_hr", w_hr, (P, H), dt)
+    else:
+        w_hh = device.take_w_hh(w_hh, kernel, cell, G)
+        if w_hh.ndim != 2 or w_hh.shape[0] != G * w_hh.shape[1]:
+            raise w_hh_error(kernel, cell, G, w_hh)
+        P, H = 0, w_hh.shape[1]
+    O, GH = P or H, G * H
+    layer = SimpleNamespace(cell=cell, code=code, G=G, T=T, B=B, n_in=n_in, H=H, P=P, O=O,
+                            dtype=dt, dtype_code=dtype_code)
     layer.x = device.contiguous(x)
     layer.w_ih = checked_array(device, kernel, "w_ih", w_ih, (GH, n_in), dt)
-    layer.w_hh = checked_array(device, kernel, "w_hh", w_hh, (GH, H), dt)
+    layer.w_hh = checked_array(device, kernel, "w_hh", w_hh, (GH, O), dt)
+    layer.w_hr = w_hr
     layer.b_ih = _optional(device, kernel, "b_ih", b_ih, (GH,), dt)
     layer.b_hh = _optional(device, kernel, "b_hh", b_hh, (GH,), dt)
-    layer.h0 = checked_array(device, kernel, "h0", h0, (B, H), dt)
+    layer.h0 = checked_array(device, kernel, "h0", h0, (B, O), dt)
     if cell == "lstm":
         layer.c0 = checked_array(device, kernel, "c0", c0, (B, H), dt)
     elif c0 is not None:
@@ -121,15 +134,15 @@ def check_layer(device, kernel, cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths
 def check_backward(device, kernel, layer, y, ws, dy, dh_n, dc_n):
     """rnn_backward's own inputs, checked against `layer` (check_layer's):
     (y, ws, dy, dh_n, dc_n), contiguous, None where absent."""
-    T, B, H, dt, cell = layer.T, layer.B, layer.H, layer.dtype, layer.cell
-    y = checked_array(device, kernel, "y", y, (T, B, H), dt)
-    ws_size = device.workspace_size(cell, T, B, H)
+    T, B, H, O, dt, cell = layer.T, layer.B, layer.H, layer.O, layer.dtype, layer.cell
+    y = checked_array(device, kernel, "y", y, (T, B, O), dt)
+    ws_size = device.workspace_size(cell, T, B, H, layer.P)
     if ws is None and ws_size > 0:
         raise ValueError(f"{kernel}: {cell} needs the workspace from rnn_forward "
                          f"(need_workspace=True), got None")
     ws = _optional(device, kernel, "ws", ws, (ws_size,), dt)
-    dy = checked_array(device, kernel, "dy", dy, (T, B, H), dt)
-    dh_n = _optional(device, kernel, "dh_n", dh_n, (B, H), dt)
+    dy = checked_array(device, kernel, "dy", dy, (T, B, O), dt)
+    dh_n = _optional(device, kernel, "dh_n", dh_n, (B, O), dt)
     if cell != "lstm" and dc_n is not None:
         raise ValueError(f"{kernel}: dc_n is for lstm only, got one for {cell}")
     dc_n = _optional(device, kernel, "dc_n", dc_n, (B, H), dt)
@@ -138,15 +151,16 @@ def check_backward(device, kernel, layer, y, ws, dy, dh_n, dc_n):
 
 def grad_shapes(layer):
     """The shapes of rnn_backward's gradients, by input name; None where the input
-    does not exist (a missing bias, c0 of a non-LSTM cell)."""
+    does not exist (a missing bias or projection, c0 of a non-LSTM cell)."""
     B, H = layer.B, layer.H
     return {
         "x": layer.x.shape,
         "w_ih": layer.w_ih.shape,
         "w_hh": layer.w_hh.shape,
+        "w_hr": None if layer.w_hr is None else layer.w_hr.shape,
         "b_ih": None if layer.b_ih is None else layer.b_ih.shape,
         "b_hh": None if layer.b_hh is None else layer.b_hh.shape,
-        "h0": (B, H),
+        "h0": (B, layer.O),
         "c0": (B, H) if layer.cell == "lstm" else None,
     }
 
@@ -154,5 +168,6 @@ def grad_shapes(layer):
 def details(layer, reverse):
     """A failed kernel's details (built only on failure)."""
     return lambda: (f"cell={layer.cell} T={layer.T} B={layer.B} n_in={layer.n_in} H={layer.H} "
+                    + (f"P={layer.P} " if layer.P else "") +
                     f"dtype={layer.dtype} reverse={bool(reverse)} "
                     f"lengths={layer.length_values}")
