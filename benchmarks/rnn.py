@@ -20,6 +20,7 @@ OpenBLAS sgemm rate at n=1024 beside it, what a large gemm reaches of that peak.
     python benchmarks/rnn.py --quick          # smaller configs, 1 thread (~2 min)
     python benchmarks/rnn.py --modes lstm --configs 0,1 --threads 1
     python benchmarks/rnn.py --rounds 3      # each row 3 times, impls interleaved
+    python benchmarks/rnn.py --modes lstmp   # LSTM with proj_size = H/4 (not in the default run)
 """
 import argparse
 import json
@@ -36,8 +37,14 @@ CONFIGS = [  # (hidden, layers, batch, steps)
     (512, 2, 64, 128),
 ]
 VOCAB, EMBED = 65, 64
-MODES = ("lstm", "gru", "rnn")
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+MODES = ("lstm", "gru", "rnn")  # the default run; "lstmp" (LSTM, proj_size = H/4) on request
+GATES = {"lstm": 4, "gru": 3, "rnn": 1, "lstmp": 4}
+CLASSES = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN", "lstmp": "LSTM"}
+
+
+def proj_size(mode, hidden):
+    """The projection of an "lstmp" layer (H/4), else 0."""
+    return hidden // 4 if mode == "lstmp" else 0
 IMPLS = ("minigrad fused", "minigrad composed", "torch", "torch cell loop")
 
 
@@ -45,12 +52,13 @@ def train_flops(mode, config):
     """3x the forward gemm FLOPs of one training step (input and recurrent projections
     of every layer, and the decoder)."""
     hidden, layers, batch, steps = config
-    g = GATES[mode]
+    g, proj = GATES[mode], proj_size(mode, hidden)
+    out = proj or hidden  # the width of h and of each layer's output
     flops = 0
     for layer in range(layers):
-        layer_in = EMBED if layer == 0 else hidden
-        flops += 2 * steps * batch * (layer_in + hidden) * g * hidden
-    flops += 2 * steps * batch * hidden * VOCAB
+        layer_in = EMBED if layer == 0 else out
+        flops += 2 * steps * batch * ((layer_in + out) * g * hidden + proj * hidden)
+    flops += 2 * steps * batch * out * VOCAB
     return 3 * flops
 
 
@@ -66,10 +74,13 @@ def minigrad_model(mode, config, impl, device="cpu"):
     import minigrad as mg
     from minigrad import nn, optim
     hidden, layers, batch, steps = config
+    proj = proj_size(mode, hidden)
     mg.manual_seed(0)
-    emb, dec = nn.Embedding(VOCAB, EMBED, device=device), nn.Linear(hidden, VOCAB, device=device)
-    cls = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}[mode]
-    rnn = cls(EMBED, hidden, num_layers=layers, impl=impl, device=device)
+    emb = nn.Embedding(VOCAB, EMBED, device=device)
+    dec = nn.Linear(proj or hidden, VOCAB, device=device)
+    extra = {"proj_size": proj} if proj else {}
+    rnn = getattr(nn, CLASSES[mode])(EMBED, hidden, num_layers=layers, impl=impl, device=device,
+                                     **extra)
     params = list(emb.parameters()) + list(rnn.parameters()) + list(dec.parameters())
     opt = optim.Adam(params, lr=2e-3)
     x = mg.randint(0, VOCAB, (steps, batch), device=device)
@@ -95,9 +106,10 @@ def torch_model(mode, config, cell_loop, device="cpu"):
     """(train, infer) closures of the benchmark model in PyTorch, on `device` (cuda: cuDNN)."""
     import torch
     hidden, layers, batch, steps = config
+    proj = proj_size(mode, hidden)
     torch.manual_seed(0)
     emb = torch.nn.Embedding(VOCAB, EMBED, device=device)
-    dec = torch.nn.Linear(hidden, VOCAB, device=device)
+    dec = torch.nn.Linear(proj or hidden, VOCAB, device=device)
     if cell_loop:
         cell = {"lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell, "rnn": torch.nn.RNNCell}[mode]
         cells = torch.nn.ModuleList([cell(EMBED if i == 0 else hidden, hidden, device=device)
@@ -115,8 +127,9 @@ def torch_model(mode, config, cell_loop, device="cpu"):
                 h = torch.stack(outs)
             return h
     else:
-        cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[mode]
-        rnn = cls(EMBED, hidden, num_layers=layers, device=device)
+        extra = {"proj_size": proj} if proj else {}
+        rnn = getattr(torch.nn, CLASSES[mode])(EMBED, hidden, num_layers=layers, device=device,
+                                               **extra)
         modules = [emb, rnn, dec]
 
         def run(h):
@@ -150,6 +163,9 @@ def child(spec):
         torch = common.optional_torch(spec["threads"])
         if torch is None:
             print(json.dumps({"skipped": "torch not installed"}))
+            return
+        if impl == "torch cell loop" and mode == "lstmp":
+            print(json.dumps({"skipped": "LSTMCell has no projection"}))
             return
     base = rss_mib()
     if impl.startswith("minigrad"):
@@ -207,7 +223,8 @@ def run_child(spec):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--modes", default=",".join(MODES), help="lstm,gru,rnn")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="lstm,gru,rnn (default), lstmp (LSTM with proj_size = H/4)")
     parser.add_argument("--configs", default="0,1,2", help="indices into CONFIGS: " + str(CONFIGS))
     parser.add_argument("--threads", type=common.thread_counts, default=[1, 2])
     parser.add_argument("--impls", default=",".join(IMPLS))
@@ -226,6 +243,10 @@ def main(argv=None):
     if args.quick:
         args.configs, args.threads, args.budget = "0,1", [1], 4.0
     modes = [m for m in args.modes.split(",") if m]
+    unknown = [m for m in modes if m not in GATES]
+    if unknown:
+        parser.error(f"--modes: unknown {', '.join(unknown)}; expected some of "
+                     f"{', '.join(GATES)}")
     configs = [int(c) for c in args.configs.split(",") if c]
     impls = [i for i in args.impls.split(",") if i]
 

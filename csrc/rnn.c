@@ -14,6 +14,10 @@
  *             in cache; after every chunk of steps (about 256 rows per
  *             thread), the weight gradients of its rows as products over the
  *             whole chunk, while its gate gradients are in cache.
+ * An LSTM whose outputs are projected (mg_lstm_proj_*: PyTorch's proj_size)
+ * adds per step one product r W_hr^T after the gate kernel (r = o * tanh c,
+ * kept for backward), and in backward one product dh W_hr before the gate
+ * gradients and dW_hr over each chunk.
  * These products use gemm_packed.c: W_ih and W_hh are packed once per call
  * rather than at every step, as a BLAS gemm does (measured on an AVX-512
  * Xeon, 1 thread, (32, 256) x (256, 1024): 1.5 to 3x faster than OpenBLAS's
