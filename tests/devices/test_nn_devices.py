@@ -94,6 +94,7 @@ RNN_CASES = [
     ("RNN", "fused", dict(nonlinearity="relu", num_layers=2)),
     ("RNN", "composed", dict(bidirectional=True)),
     ("LSTM", "composed", dict(proj_size=2)),
+    ("LSTM", "fused", dict(proj_size=2, bidirectional=True)),  # fused on the CPU, composed on the GPU
 ]
 
 
@@ -103,6 +104,8 @@ RNN_CASES = [
 def test_recurrent_layers(mode, impl, kwargs, with_lengths, fdtype, cuda_api):
     cls = getattr(nn, mode)
     cpu, gpu = twin(lambda: cls(3, 4, impl=impl, **kwargs), fdtype)
+    assert cpu.effective_impl == impl
+    assert gpu.effective_impl == ("composed" if kwargs.get("proj_size") else impl)
     T, B = 5, 3
     x = data((B, T, 3) if kwargs.get("batch_first") else (T, B, 3), fdtype, seed=2)
     lengths = [5, 2, 4] if with_lengths else None
