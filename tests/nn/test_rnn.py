@@ -66,40 +66,72 @@ def grid_id(case):
            f"{'b' if bias else 'nob'}-{'h0' if init else 'noh0'}-T{T}-B{B}"
 
 
-@pytest.mark.parametrize("case", GRID, ids=grid_id)
-def test_fused_matches_torch(case):
-    torch = pytest.importorskip("torch")
+def grid_inputs(case):
+    """(layer kwargs, x, h0, c0, lengths) of a GRID case, as float64 numpy arrays."""
     mode, layers, bidir, batch_first, bias, with_init, T, B = case
     kw = dict(input_size=3, hidden_size=4, num_layers=layers, bidirectional=bidir,
               batch_first=batch_first, bias=bias)
-    cls, extra = MODES[mode]
-    tm = getattr(torch.nn, cls)(**kw, **extra).double()
-    mm = make(mode, "fused", **kw)
-    copy_params(tm, mm)
     rng = np.random.default_rng(T * 31 + B)
-    shape = (B, T, 3) if batch_first else (T, B, 3)
-    x = rng.normal(size=shape)
+    x = rng.normal(size=(B, T, 3) if batch_first else (T, B, 3))
     D = 2 if bidir else 1
     h0 = rng.normal(size=(D * layers, B, out_size(mode, 4))) if with_init else None
     c0 = rng.normal(size=(D * layers, B, 4)) if with_init and has_cell(mode) else None
     lengths = None if B == 1 else [T, max(T - 3, 1), 1, T, max(T // 2, 1)][:B]
-    tx = torch.tensor(x, requires_grad=True)
-    mx = mg.tensor(x, requires_grad=True)
-    t_states = [None if s is None else torch.tensor(s, requires_grad=True) for s in (h0, c0)]
-    m_states = [None if s is None else mg.tensor(s, requires_grad=True) for s in (h0, c0)]
-    t_out = run(tm, tx, *t_states, lengths, lib="torch")
-    m_out = run(mm, mx, *m_states, lengths)
-    for t_o, m_o in zip(t_out, m_out):
-        np.testing.assert_allclose(m_o.detach().numpy(), t_o.detach().numpy(), atol=1e-10)
-    loss_of(t_out).backward()
-    loss_of(m_out).backward()
-    np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), atol=1e-10)
-    for t_s, m_s in zip(t_states, m_states):
-        if t_s is not None:
-            np.testing.assert_allclose(m_s.grad.numpy(), t_s.grad.numpy(), atol=1e-10)
-    for name, p in tm.named_parameters():
-        np.testing.assert_allclose(getattr(mm, name).grad.numpy(), p.grad.numpy(), atol=1e-10,
-                                   err_msg=name)
+    return kw, x, h0, c0, lengths
+
+
+def outputs_and_grads(module, x, h0, c0, lengths, lib="mg", dtype=mg.float64):
+    """Forward with every input requiring grad, backward of loss_of: (outputs, {name: grad})
+    for the outputs, x, the initial states and every parameter, as float64 numpy arrays."""
+    if lib == "mg":
+        wrap = lambda a: None if a is None else mg.tensor(a, dtype=dtype, requires_grad=True)  # noqa: E731
+    else:
+        import torch
+        wrap = lambda a: None if a is None else torch.tensor(a, requires_grad=True)  # noqa: E731
+    inputs = {"x": wrap(x), "h0": wrap(h0), "c0": wrap(c0)}
+    outs = run(module, inputs["x"], inputs["h0"], inputs["c0"], lengths, lib=lib)
+    loss_of(outs).backward()
+    grads = {n: t.grad for n, t in inputs.items() if t is not None}
+    grads.update((n, p.grad) for n, p in module.named_parameters())
+    as_np = lambda t: np.asarray(t.detach().numpy(), np.float64)  # noqa: E731
+    return [as_np(o) for o in outs], {n: as_np(g) for n, g in grads.items()}
+
+
+def assert_same(got, want, tol):
+    (g_outs, g_grads), (w_outs, w_grads) = got, want
+    assert len(g_outs) == len(w_outs) and g_grads.keys() == w_grads.keys()
+    for i, (a, b) in enumerate(zip(g_outs, w_outs)):
+        np.testing.assert_allclose(a, b, atol=tol, rtol=tol, err_msg=f"output {i}")
+    for name in w_grads:
+        np.testing.assert_allclose(g_grads[name], w_grads[name], atol=tol * 10, rtol=tol,
+                                   err_msg=f"grad {name}")
+
+
+@pytest.mark.parametrize("case", GRID, ids=grid_id)
+def test_fused_matches_torch(case):
+    torch = pytest.importorskip("torch")
+    mode = case[0]
+    kw, x, h0, c0, lengths = grid_inputs(case)
+    cls, extra = MODES[mode]
+    tm = getattr(torch.nn, cls)(**kw, **extra).double()
+    mm = make(mode, "fused", **kw)
+    copy_params(tm, mm)
+    assert_same(outputs_and_grads(mm, x, h0, c0, lengths),
+                outputs_and_grads(tm, x, h0, c0, lengths, lib="torch"), 1e-10)
+
+
+@pytest.mark.parametrize("dtype,tol", [(mg.float64, 1e-10), (mg.float32, 1e-5)], ids=["f64", "f32"])
+@pytest.mark.parametrize("case", GRID, ids=grid_id)
+def test_fused_equals_composed_on_the_grid(case, dtype, tol):
+    """The two implementations, outputs and every gradient, over the whole flag grid (no
+    PyTorch needed)."""
+    mode = case[0]
+    kw, x, h0, c0, lengths = grid_inputs(case)
+    fused = make(mode, "fused", dtype=dtype, **kw)
+    composed = make(mode, "composed", dtype=dtype, **kw)
+    copy_params(fused, composed)
+    assert_same(outputs_and_grads(fused, x, h0, c0, lengths, dtype=dtype),
+                outputs_and_grads(composed, x, h0, c0, lengths, dtype=dtype), tol)
 
 
 def _both_paths(mode, dtype, seed, **kw):
