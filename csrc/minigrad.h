@@ -292,7 +292,8 @@ int mg_rnn_backward(int dtype, int cell, int64_t T, int64_t B, int64_t n_in, int
                     void *dx, void *dw_ih, void *dw_hh, void *db_ih, void *db_hh,
                     void *dh0, void *dc0);
 /* LSTM with projected outputs (PyTorch's proj_size): h_t = (o * tanh(c_t)) w_hr^T,
- * w_hr (P, H), 0 < P (PyTorch asks P < H; the kernel does not).  As
+ * w_hr (P, H), P > 0 (PyTorch asks P < H; the kernel does not; P = 0 is a
+ * plain LSTM).  As
  * mg_rnn_forward / mg_rnn_backward for MG_LSTM, with w_hh (4H, P), h0 (B, P),
  * y (T, B, P), h_n (B, P), dy (T, B, P), dh_n (B, P); c0, c_n, dc_n stay (B, H).
  * dw_hr (P, H) may be NULL when not needed.  ws: mg_lstm_proj_workspace_size

@@ -75,7 +75,8 @@ static inline int mg_rnn_check_problem(struct mg_rnn_problem *p, int dtype, int 
     MG_CHECK(mg_mul_fits(T_, B, &S) && mg_mul_fits(G, H, &GH), MG_ERR_SIZE);
     MG_CHECK(mg_mul_fits(S, GH, &v) && mg_mul_fits(S, n_in, &v) &&
                  mg_mul_fits(GH, n_in, &v) && mg_mul_fits(GH, O, &v) &&
-                 mg_mul_fits(B, GH, &v) && mg_mul_fits(S, O, &v) && mg_mul_fits(P, H, &v),
+                 mg_mul_fits(B, GH, &v) && mg_mul_fits(S, O, &v) && mg_mul_fits(B, O, &v) &&
+                 mg_mul_fits(P, H, &v),
              MG_ERR_SIZE);
     MG_CHECK(workspace_size >= 0, MG_ERR_SIZE);
 

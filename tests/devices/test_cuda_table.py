@@ -361,6 +361,22 @@ def test_norm_pow_and_update_errors(fdtype):
 # ---- fused recurrent layers ------------------------------------------------------------------
 
 
+def test_rnn_refuses_a_projection(cuda_api):
+    """The CUDA kernels have no projection (nn.LSTM runs a projected layer composed there):
+    the table says so rather than computing something else."""
+    T, B, n_in, H, P = 2, 3, 4, 5, 2
+    x, w_ih = D(rnd((T, B, n_in), np.float64, seed=1)), D(rnd((4 * H, n_in), np.float64, seed=2))
+    w_hh, w_hr = D(rnd((4 * H, P), np.float64, seed=3)), D(rnd((P, H), np.float64, seed=4))
+    h0, c0 = D(rnd((B, P), np.float64, seed=5)), D(rnd((B, H), np.float64, seed=6))
+    with pytest.raises(NotImplementedError, match="rnn_forward: the CUDA kernels have no proj"):
+        cuda.rnn_forward("lstm", x, w_ih, w_hh, None, None, h0, c0, w_hr=w_hr)
+    with pytest.raises(NotImplementedError, match="rnn_backward"):
+        cuda.rnn_backward("lstm", x, w_ih, w_hh, None, None, h0, c0, None, False, None, None,
+                          None, None, w_hr=w_hr)
+    with pytest.raises(NotImplementedError, match="rnn_workspace_size"):
+        cuda.rnn_workspace_size("lstm", T, B, H, P)
+
+
 @pytest.mark.parametrize("cell", ["rnn_tanh", "gru", "lstm"])
 def test_rnn_forward_backward(cell, fdtype, cuda_api):
     T, B, n_in, H = 4, 3, 5, 6

@@ -144,6 +144,23 @@ def test_long_ragged_sequences(n_in, H, P, scale, threads):
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("n_in,H,P", [(4, 3, 5), (4, 6, 1), (3, 1, 1), (0, 5, 2)],
+                         ids=["P>H", "P=1", "H=1", "no-input"])
+def test_odd_sizes(n_in, H, P):
+    """A projection wider than the cell (PyTorch refuses P >= H; the kernel does not need
+    to), of one unit, a cell of one unit, and no input features."""
+    prob, grads = make_problem(T=6, B=5, n_in=n_in, H=H, P=P, seed=n_in + H + P)
+    compare(prob, grads, np.array([6, 0, 3, 1, 6], np.int64), True, 1e-10)
+
+
+def test_threads_with_an_uneven_split(threads):
+    """2 threads over a batch of 20 rows (blocks of 8: 16 and 4 rows), float32 and float64."""
+    prob, grads = make_problem(T=30, B=20, n_in=24, H=64, P=16, seed=9, scale=0.1)
+    lengths = np.resize(np.array([30, 0, 29, 1, 15], np.int64), 20)
+    for dtype, tol in ((np.float64, 1e-10), (np.float32, 1e-5)):
+        compare(cast(prob, dtype), cast(grads, dtype), lengths, False, tol)
+
+
 def test_finite_differences():
     prob, grads = make_problem(T=3, B=2, n_in=3, H=3, P=2, seed=5)
     lengths = np.array([3, 2], np.int64)
@@ -225,6 +242,8 @@ def test_c_argument_checks():
     (dict(w_hr=np.zeros((0, 5))), ValueError, "P, H > 0"),
     (dict(w_hr=np.zeros(10)), ValueError, "w_hr"),
     (dict(cell="gru"), ValueError, "lstm only"),
+    (dict(w_hr=np.zeros((2, 6))), ValueError, r"expected w_hr of shape \(2, 5\)"),  # H from w_ih
+    (dict(w_hr=None), ValueError, r"\(G\*H, P\) with w_hr"),  # a projected w_hh, no w_hr
 ])
 def test_python_argument_errors(change, error, words):
     prob, _ = make_problem(T=3, B=2, n_in=4, H=5, P=2, seed=1)

@@ -27,12 +27,16 @@ from minigrad.backend.shared.rnn import (RNN_CELLS, cell_spec, check_backward,  
 __all__ = ["RNN_CELLS", "rnn_gate_count", "rnn_workspace_size", "rnn_forward", "rnn_backward"]
 
 
+def _no_projection(kernel, w_hr):
+    if w_hr is not None:
+        raise NotImplementedError(f"{kernel}: the CUDA kernels have no projection (w_hr, "
+                                  f"proj_size); nn.LSTM runs such a layer composed on the GPU")
+
+
 def rnn_workspace_size(cell, T, B, H, P=0):
     """Elements of the workspace rnn_forward fills for backward.  (The GPU kernels have
     no projection: P must be 0; nn.LSTM runs a projected layer composed on the GPU.)"""
-    if P:
-        raise NotImplementedError("rnn_workspace_size: the CUDA kernels have no projection "
-                                  "(proj_size); such an LSTM runs composed on the GPU")
+    _no_projection("rnn_workspace_size", P or None)
     code, _ = cell_spec("rnn_workspace_size", cell)
     return check_workspace_size(runtime.api().rnn_workspace_size(code, T, B, H), T, B, H)
 
@@ -65,9 +69,11 @@ _DEVICE = SimpleNamespace(take=device_input, take_w_hh=_take_w_hh, dtype_code=dt
 
 
 def rnn_forward(cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0=None, lengths=None, reverse=False,
-                need_workspace=True):
-    """Run one recurrent layer over a sequence: (y, h_n, c_n or None, ws or None)."""
+                need_workspace=True, w_hr=None):
+    """Run one recurrent layer over a sequence: (y, h_n, c_n or None, ws or None).
+    (w_hr, the CPU table's projection, is refused: NotImplementedError.)"""
     kernel = "rnn_forward"
+    _no_projection(kernel, w_hr)
     L = check_layer(_DEVICE, kernel, cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths)
     y = CudaArray.empty((L.T, L.B, L.H), L.dtype)
     h_n = CudaArray.empty((L.B, L.H), L.dtype)
@@ -85,11 +91,12 @@ def rnn_forward(cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0=None, lengths=None, reve
 
 
 def rnn_backward(cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths, reverse, y, ws, dy, dh_n,
-                 dc_n=None, skip=()):
+                 dc_n=None, skip=(), w_hr=None):
     """Gradients of a rnn_forward call made with the same arguments: a dict with 'x',
     'w_ih', 'w_hh', 'b_ih', 'b_hh', 'h0', 'c0' (None where the input does not exist, or
     its name is in `skip`: not computed)."""
     kernel = "rnn_backward"
+    _no_projection(kernel, w_hr)
     L = check_layer(_DEVICE, kernel, cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths)
     y, ws, dy, dh_n, dc_n = check_backward(_DEVICE, kernel, L, y, ws, dy, dh_n, dc_n)
     grads = {name: None if shape is None or name in skip else CudaArray.empty(shape, L.dtype)

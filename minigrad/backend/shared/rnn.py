@@ -58,8 +58,9 @@ def shape_error(kernel, name, expected, got):
 
 def w_hh_error(kernel, cell, G, w_hh):
     """The ValueError for a w_hh that is not (G*H, H)."""
-    return ValueError(f"{kernel}: expected w_hh of shape (G*H, H) with G={G} for {cell}, got "
-                      f"{getattr(w_hh, 'shape', type(w_hh).__name__)}")
+    hint = " (or (G*H, P) with w_hr (P, H), a projected lstm)" if cell == "lstm" else ""
+    return ValueError(f"{kernel}: expected w_hh of shape (G*H, H) with G={G} for {cell}{hint}, "
+                      f"got {getattr(w_hh, 'shape', type(w_hh).__name__)}")
 
 
 def check_lengths(kernel, values, T):
@@ -106,6 +107,10 @@ def check_layer(device, kernel, cell, x, w_ih, w_hh, b_ih, b_hh, h0, c0, lengths
             raise shape_error(kernel, "w_hr", "(P, H) with P, H > 0", device.describe(w_hr))
         P, H = w_hr.shape
         w_hr = checked_array(device, kernel, "w_hr", w_hr, (P, H), dt)
+        w_ih_rows = getattr(w_ih, "shape", (G * H,))[0]
+        if w_ih_rows != G * H:  # blame the projection, not w_ih, for a wrong H
+            raise shape_error(kernel, "w_hr", f"({P}, {w_ih_rows // G}) (P, H with w_ih "
+                              f"(4H, n_in))", device.describe(w_hr))
     else:
         w_hh = device.take_w_hh(w_hh, kernel, cell, G)
         if w_hh.ndim != 2 or w_hh.shape[0] != G * w_hh.shape[1]:
