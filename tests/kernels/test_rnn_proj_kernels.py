@@ -153,6 +153,40 @@ def test_odd_sizes(n_in, H, P):
     compare(prob, grads, np.array([6, 0, 3, 1, 6], np.int64), True, 1e-10)
 
 
+@pytest.mark.parametrize("T,B", [(0, 3), (4, 0), (1, 1)])
+def test_empty_and_single_sizes(T, B):
+    """No steps (y empty; h_n = h0, c_n = c0, dh0 = dh_n), no batch, one step of one row."""
+    prob, grads = make_problem(T=T, B=B, n_in=3, H=4, P=2, seed=7)
+    compare(prob, grads, None, False, 1e-10)
+    if B > 0:
+        compare(prob, grads, np.zeros(B, np.int64), True, 1e-10)
+
+
+def test_non_contiguous_inputs(dtype):
+    """Strided views (reversed time, every other column, Fortran-ordered weights) give
+    exactly the numbers of their contiguous copies."""
+    prob, grads = make_problem(T=4, B=3, n_in=5, H=6, P=3, seed=9)
+    prob, grads = cast(prob, dtype), cast(grads, dtype)
+    lengths = np.array([4, 1, 3], np.int64)
+
+    def strided(a):
+        if a is None:
+            return None
+        if a.ndim == 3:
+            big = np.zeros((a.shape[0], a.shape[1], 2 * a.shape[2]), a.dtype)
+            big[::-1, :, ::2] = a
+            return big[::-1, :, ::2]
+        return np.asfortranarray(a) if a.ndim == 2 else np.repeat(a, 2)[::2]
+
+    want = run_kernel(prob, grads, lengths, True)
+    got = run_kernel({k: strided(v) for k, v in prob.items()},
+                     {k: strided(v) for k, v in grads.items()}, lengths, True)
+    for g, w in zip(got[:3], want[:3]):
+        np.testing.assert_array_equal(g, w)
+    for name in NAMES:
+        np.testing.assert_array_equal(got[3][name], want[3][name], err_msg=name)
+
+
 def test_threads_with_an_uneven_split(threads):
     """2 threads over a batch of 20 rows (blocks of 8: 16 and 4 rows), float32 and float64."""
     prob, grads = make_problem(T=30, B=20, n_in=24, H=64, P=16, seed=9, scale=0.1)
