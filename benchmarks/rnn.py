@@ -16,7 +16,7 @@ gemms of backward) and is shown as a fraction of this CPU's FMA peak, measured a
 same thread count (common.fma_peak: nothing but multiply-adds); the notes give the
 OpenBLAS sgemm rate at n=1024 beside it, what a large gemm reaches of that peak.
 
-    python benchmarks/rnn.py                  # everything (~10-15 min on 2 cores)
+    python benchmarks/rnn.py                  # everything (~10 min on 2 cores; --rounds 3: ~30)
     python benchmarks/rnn.py --quick          # smaller configs, 1 thread (~2 min)
     python benchmarks/rnn.py --modes lstm --configs 0,1 --threads 1
     python benchmarks/rnn.py --rounds 3      # each row 3 times, impls interleaved
@@ -174,10 +174,11 @@ def child(spec):
         train, infer = torch_model(mode, config, impl == "torch cell loop")
     tokens = config[2] * config[3]
     budget = spec["budget"]
-    # Medians of 15 samples (fewer when a call is slow: the budget caps them); an
-    # inference sample times enough calls to last 10 ms.  (With 5 single calls, the
-    # H = 128 LSTM inference ratio moved by 0.07 between identical runs.)
-    train_s = common.measure(train, repeat=15, warmup=1, min_time=0.0, budget=budget)
+    # Medians of 9 training steps and 15 inference samples (fewer when a call is slow:
+    # the budget caps them); an inference sample times enough calls to last 10 ms.
+    # (With 5 single calls each, the H = 128 LSTM inference ratio moved by 0.07
+    # between identical runs.)
+    train_s = common.measure(train, repeat=9, warmup=1, min_time=0.0, budget=budget)
     infer_s = common.measure(infer, repeat=15, warmup=2, min_time=0.01, budget=budget / 2)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"train_tok_s": tokens / train_s, "infer_tok_s": tokens / infer_s,

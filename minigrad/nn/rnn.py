@@ -371,10 +371,8 @@ class FusedRNNLayer(Function):
         # The workspace (what backward reads) only when this call will be recorded.
         recording = grad_mode.is_grad_enabled() and any(t is not None and t.requires_grad
                                                         for t in tensors)
-        # (w_hr only when there is one: the GPU's table takes none)
-        proj = {"w_hr": arrays[7]} if self.has_proj else {}
         y, h_n, c_n, ws = k.rnn_forward(cell, *arrays[:7], lengths=lengths, reverse=reverse,
-                                        need_workspace=recording, **proj)
+                                        need_workspace=recording, w_hr=arrays[7])
         self.arrays, self.ws = arrays, ws
         return (y, h_n, c_n) if c_n is not None else (y, h_n)
 
@@ -393,10 +391,10 @@ class FusedRNNLayer(Function):
             (["h0"] if self.has_h else []) + (["c0"] if self.has_c else []) + \
             (["w_hr"] if self.has_proj else [])
         skip = {n for n, edge in zip(names, self.inputs) if edge is None} | ({"h0", "c0"} - set(names))
-        proj = {"w_hr": self.arrays[7]} if self.has_proj else {}
         grads = k.rnn_backward(self.cell, *self.arrays[:7], self.lengths, self.reverse, y,
                                self.ws, gy_array, None if gh_n is None else gh_n._array,
-                               None if gc_n is None else gc_n._array, skip=skip, **proj)
+                               None if gc_n is None else gc_n._array, skip=skip,
+                               w_hr=self.arrays[7])
         return tuple(None if grads[n] is None else Tensor._wrap(grads[n], self.device)
                      for n in names)
 
