@@ -68,6 +68,9 @@ test-cuda-build: $(STAMP)
 	$(PY) -c "import minigrad; print(minigrad.BUILD_INFO); \
 	  assert minigrad.BUILD_INFO['cuda'] == '1', 'not the CUDA variant'; \
 	  assert minigrad.cuda.is_available() is False, 'a CUDA device is visible: this target is for machines without one'; \
+	  from minigrad._native import lib; from minigrad.backend.cuda import runtime; \
+	  missing = [n for n in runtime.KERNELS if not hasattr(lib, 'mg_cuda_' + n)]; \
+	  assert not missing, 'kernels the CUDA table calls but the build lacks: %s' % missing; \
 	  print('minigrad.cuda.is_available() is False:', minigrad.cuda.last_error())"
 	$(PYTEST) -q tests/cuda
 	$(PY) setup.py -q build_ext --inplace

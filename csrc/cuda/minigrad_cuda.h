@@ -187,6 +187,22 @@ int mg_cuda_rnn_backward(int dtype, int cell, int64_t T, int64_t B, int64_t n_in
                          const void *dy, const void *dh_n, const void *dc_n,
                          void *dx, void *dw_ih, void *dw_hh, void *db_ih, void *db_hh,
                          void *dh0, void *dc0);
+/* A projected LSTM (PyTorch's proj_size; as mg_lstm_proj_* on the CPU): w_hr (P, H),
+ * w_hh (4H, P), h0/h_n (B, P), y/dy (T, B, P); the workspace has its own layout. */
+int64_t mg_cuda_lstm_proj_workspace_size(int64_t T, int64_t B, int64_t H, int64_t P);
+int mg_cuda_lstm_proj_forward(int dtype, int64_t T, int64_t B, int64_t n_in, int64_t H,
+                              int64_t P, const void *x, const void *w_ih, const void *w_hh,
+                              const void *w_hr, const void *b_ih, const void *b_hh,
+                              const void *h0, const void *c0, const int64_t *lengths,
+                              int reverse, void *y, void *h_n, void *c_n, void *ws);
+int mg_cuda_lstm_proj_backward(int dtype, int64_t T, int64_t B, int64_t n_in, int64_t H,
+                               int64_t P, const void *x, const void *w_ih, const void *w_hh,
+                               const void *w_hr, const void *b_ih, const void *b_hh,
+                               const void *h0, const void *c0, const int64_t *lengths,
+                               int reverse, const void *y, const void *ws, const void *dy,
+                               const void *dh_n, const void *dc_n, void *dx, void *dw_ih,
+                               void *dw_hh, void *dw_hr, void *db_ih, void *db_hh, void *dh0,
+                               void *dc0);
 
 /* cdef-end */
 

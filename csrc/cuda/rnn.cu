@@ -7,21 +7,26 @@
  * arithmetic is in rnn_cells.cuh.
  *
  * Shapes (S = T*B rows, G gates, GH = G*H; row (t, b) of an (S, ...) buffer
- * is row t*B + b):
- *   x (S, n_in), w_ih (GH, n_in), w_hh (GH, H), y (S, H), h0/c0 (B, H).
+ * is row t*B + b; O = the width of y and h: H, or P for an LSTM whose outputs
+ * are projected by w_hr (P, H), mg_cuda_lstm_proj_*):
+ *   x (S, n_in), w_ih (GH, n_in), w_hh (GH, O), y (S, O), h0 (B, O), c0 (B, H).
  *
  * Forward:  one gemm for the input products of all steps, gates (S, GH) =
  *           x W_ih^T; then per step one gemm for the recurrent product
  *           h W_hh^T ((B, H) x (H, GH), added to the step's gates; GRU: into
  *           gh, because r multiplies its n part) and one fused gate kernel
  *           (activations, state update, y, what backward keeps), one thread
- *           per (b, j) hidden unit.
+ *           per (b, j) hidden unit.  Projected: the gate kernel writes r =
+ *           o * tanh c, one more gemm gives y_t = r W_hr^T, and the state
+ *           takes y_t's rows of the sequences still running.
  * Backward: per step, in reverse, one fused gate-gradient kernel (one thread
  *           per unit) into da (S, GH), then one gemm dh += da_t W_hh; after
  *           the loop, the weight and input gradients as gemms over all
  *           steps: dx = da W_ih, dW_ih = da^T x, dW_hh = da^T h_prev (h_prev
  *           is y shifted by one step, h0 for each sequence's first step),
- *           and the bias gradients as column sums of da.
+ *           and the bias gradients as column sums of da.  Projected: per step
+ *           first dht = dy_t + dh (kept), dr = dht W_hr (the gate kernel's
+ *           dy); after the loop dW_hr = dht^T r.
  * Everything is launched on the default stream; nothing waits inside the
  * step loops.  The one synchronisation, when lengths are given, reads them
  * (a device array) back to validate them as the CPU kernel does, before any
@@ -31,7 +36,8 @@
  *   RNN  nothing: y holds the pre-activations, then h; tanh'/relu' are read
  *        from h.
  *   LSTM [gates (S, 4H): i, f, g, o after activation | c (S, H)]
- *        (tanh(c) is recomputed by backward rather than stored).
+ *        (tanh(c) is recomputed by backward rather than stored); projected,
+ *        [... | r (S, H)], the outputs before the projection.
  *   GRU  [gates (S, 3H): r, z, n after activation | W_hn h + b_hn (S, H) |
  *        gh (B, 3H): the step's recurrent product, scratch of forward only].
  * Forward without a workspace (inference) takes its gates from device
@@ -66,8 +72,8 @@ struct FwdStep {
     const T *b_ih, *b_hh; /* (GH) or NULL */
     T *gates_t;           /* (B, GH): this step's products, overwritten with the gates */
     const T *gh;          /* GRU: (B, 3H) recurrent product h W_hh^T */
-    T *h, *c;             /* running state (B, H); c for LSTM */
-    T *y_t;               /* (B, H) */
+    T *h, *c;             /* running state (B, H); c for LSTM; h NULL when projected */
+    T *y_t;               /* (B, H); a projected LSTM's r_t */
     T *save_t;            /* LSTM c', GRU W_hn h + b_hn (B, H); NULL without workspace */
     bool relu;
 };
@@ -105,7 +111,7 @@ __global__ void lstm_forward_step_kernel(const FwdStep<T> s) {
         for (int q = 0; q < 4; q++) gates[q * H] = act[q];
         const T h_new = act[3] * tc;
         s.c[idx] = c_new;
-        s.h[idx] = h_new;
+        if (s.h != nullptr) s.h[idx] = h_new; /* (projected: the state comes after W_hr) */
         s.y_t[idx] = h_new;
         if (s.save_t != nullptr) s.save_t[idx] = c_new;
     }
@@ -234,6 +240,34 @@ __global__ void gru_backward_step_kernel(const BwdStep<T> s) {
     }
 }
 
+/* ---- a projected LSTM's steps: one thread per (b, k) of the (B, P) state ---- */
+
+/* Forward: the state h takes y_t's rows (y_t = r_t W_hr^T) of the sequences
+ * still running; rows past a sequence's end (r = 0, so y = 0) keep theirs. */
+template <typename T>
+__global__ void keep_running_rows_kernel(int64_t t, int64_t B, int64_t P,
+                                         const int64_t *lengths, const T *y_t, T *h) {
+    MG_CUDA_FOR(idx, B * P) {
+        if (mg_rnn_active(lengths, t, idx / P)) h[idx] = y_t[idx];
+    }
+}
+
+/* Backward: dht_t = dy_t + dh, the gradient of the step's output (kept for
+ * dW_hr), and dh = 0 (it then gathers what flows back through W_hh alone);
+ * rows past a sequence's end get dht = 0 and keep dh. */
+template <typename T>
+__global__ void unproject_kernel(int64_t t, int64_t B, int64_t P, const int64_t *lengths,
+                                 const T *dy_t, T *dh, T *dht_t) {
+    MG_CUDA_FOR(idx, B * P) {
+        if (mg_rnn_active(lengths, t, idx / P)) {
+            dht_t[idx] = dy_t[idx] + dh[idx];
+            dh[idx] = T(0);
+        } else {
+            dht_t[idx] = T(0);
+        }
+    }
+}
+
 /* ---- after the step loop -------------------------------------------------- */
 
 /* out (cols) = sum over the rows of m (rows, cols), rows added in a fixed
@@ -280,18 +314,28 @@ __global__ void gather_first_rows_kernel(int64_t B, int64_t GH, const int64_t *l
 
 /* ---- host side (the problem and its checks: rnn_args.h) ---------------------- */
 
-extern "C" int64_t mg_cuda_rnn_workspace_size(int cell, int64_t T_, int64_t B, int64_t H) {
+/* Workspace elements for (cell, T, B, H) with a projection of P (0: none), or
+ * -1 for an invalid argument or a size beyond MG_MAX_ELEMS. */
+static int64_t workspace_size(int cell, int64_t T_, int64_t B, int64_t H, int64_t P) {
     const int64_t G = mg_rnn_gate_count(cell);
-    if (G == 0 || T_ < 0 || B < 0 || H < 0) return -1;
-    /* per (t, b) row: LSTM 4H gates + c; GRU 3H gates + W_hn h + b_hn; RNN
-     * nothing.  GRU also one step's recurrent product (B, 3H). */
-    const int64_t per_unit = cell == MG_LSTM ? 5 : (cell == MG_GRU ? 4 : 0);
+    if (G == 0 || T_ < 0 || B < 0 || H < 0 || P < 0 || (P > 0 && cell != MG_LSTM)) return -1;
+    /* per (t, b) row: LSTM 4H gates + c (+ r, projected); GRU 3H gates +
+     * W_hn h + b_hn; RNN nothing.  GRU also one step's recurrent product (B, 3H). */
+    const int64_t per_unit = cell == MG_LSTM ? (P > 0 ? 6 : 5) : (cell == MG_GRU ? 4 : 0);
     int64_t rows, row_size, size, extra = 0;
     if (!mg_mul_fits(T_, B, &rows) || !mg_mul_fits(H, per_unit, &row_size) ||
         !mg_mul_fits(rows, row_size, &size))
         return -1;
     if (cell == MG_GRU && !mg_mul_fits(B, 3 * H, &extra)) return -1; /* 3H fits: H*4 did */
     return size + extra <= MG_MAX_ELEMS ? size + extra : -1;
+}
+
+extern "C" int64_t mg_cuda_rnn_workspace_size(int cell, int64_t T_, int64_t B, int64_t H) {
+    return workspace_size(cell, T_, B, H, 0);
+}
+
+extern "C" int64_t mg_cuda_lstm_proj_workspace_size(int64_t T_, int64_t B, int64_t H, int64_t P) {
+    return workspace_size(MG_LSTM, T_, B, H, P);
 }
 
 namespace {
@@ -340,15 +384,18 @@ static int rnn_gemm(int dtype, int trans_a, int trans_b, int64_t m, int64_t n, i
 template <typename T>
 static int forward_impl(const mg_rnn_problem &p, T *y, T *h_n, T *c_n, T *ws) {
     const int64_t steps = p.steps, B = p.B, H = p.H, GH = p.G * p.H, S = steps * B;
+    const int64_t P = p.P, O = p.O;
     const bool lstm = p.cell == MG_LSTM, gru = p.cell == MG_GRU;
     const bool rnn = !lstm && !gru;
 
-    int status = copy_or_zero(h_n, p.h0, B * H); /* the running state */
+    int status = copy_or_zero(h_n, p.h0, B * O); /* the running state */
     if (status == MG_OK && lstm) status = copy_or_zero(c_n, p.c0, B * H);
     if (status != MG_OK || S == 0 || H == 0) return status;
 
-    /* gates (S, GH), per-step extras (S, H), GRU's gh (B, GH) */
-    T *gates, *save = nullptr, *gh = nullptr;
+    /* gates (S, GH), per-step extras (S, H), GRU's gh (B, GH), a projected LSTM's
+     * unprojected outputs r (S, H) (inference: one step's (B, H), reused) */
+    T *gates, *save = nullptr, *gh = nullptr, *r = nullptr;
+    int64_t r_step = 0;
     MgDeviceScratch scratch;
     if (rnn) {
         gates = y;
@@ -356,11 +403,15 @@ static int forward_impl(const mg_rnn_problem &p, T *y, T *h_n, T *c_n, T *ws) {
         gates = ws;
         save = ws + S * GH;
         gh = gru ? save + S * H : nullptr;
+        r = P > 0 ? save + S * H : nullptr;
+        r_step = B * H;
     } else { /* inference: nothing kept for backward */
-        const cudaError_t err = scratch.allocate((size_t)(S * GH + (gru ? B * GH : 0)) * sizeof(T));
+        const int64_t extra = gru ? B * GH : (P > 0 ? B * H : 0);
+        const cudaError_t err = scratch.allocate((size_t)(S * GH + extra) * sizeof(T));
         if (err != cudaSuccess) return mg_cuda_fail("cudaMallocAsync (rnn forward scratch)", err);
         gates = scratch.as<T>();
         gh = gru ? gates + S * GH : nullptr;
+        r = P > 0 ? gates + S * GH : nullptr;
     }
 
     /* the input products of every step at once: gates = x W_ih^T */
@@ -373,21 +424,22 @@ static int forward_impl(const mg_rnn_problem &p, T *y, T *h_n, T *c_n, T *ws) {
     s.b_ih = (const T *)p.b_ih;
     s.b_hh = (const T *)p.b_hh;
     s.gh = gh;
-    s.h = h_n;
+    s.h = P > 0 ? nullptr : h_n; /* projected: the state is y's rows, after W_hr */
     s.c = c_n;
     s.relu = p.cell == MG_RNN_RELU;
     const unsigned grid = mg_cuda_blocks(B * H, MG_CUDA_BLOCK);
     for (int64_t i = 0; i < steps && status == MG_OK; i++) {
         const int64_t t = p.reverse ? steps - 1 - i : i;
+        T *y_t = y + t * B * O;
         s.t = t;
         s.gates_t = gates + t * B * GH;
-        s.y_t = y + t * B * H;
+        s.y_t = P > 0 ? r + t * r_step : y_t;
         s.save_t = save != nullptr ? save + t * B * H : nullptr;
         /* the recurrent product, from the running state h_n */
         if (gru)
             status = rnn_gemm(p.dtype, 0, 1, B, GH, H, h_n, H, p.w_hh, H, 0.0, gh);
         else
-            status = rnn_gemm(p.dtype, 0, 1, B, GH, H, h_n, H, p.w_hh, H, 1.0, s.gates_t);
+            status = rnn_gemm(p.dtype, 0, 1, B, GH, O, h_n, O, p.w_hh, O, 1.0, s.gates_t);
         if (status != MG_OK) break;
         if (lstm)
             lstm_forward_step_kernel<T><<<grid, MG_CUDA_BLOCK>>>(s);
@@ -396,6 +448,13 @@ static int forward_impl(const mg_rnn_problem &p, T *y, T *h_n, T *c_n, T *ws) {
         else
             rnn_forward_step_kernel<T><<<grid, MG_CUDA_BLOCK>>>(s);
         MG_CUDA_LAUNCHED("rnn forward step kernel");
+        if (P > 0) { /* y_t = r_t W_hr^T, then the state */
+            status = rnn_gemm(p.dtype, 0, 1, B, P, H, s.y_t, H, p.w_hr, H, 0.0, y_t);
+            if (status != MG_OK) break;
+            keep_running_rows_kernel<T><<<mg_cuda_blocks(B * P, MG_CUDA_BLOCK), MG_CUDA_BLOCK>>>(
+                t, B, P, p.lengths, y_t, h_n);
+            MG_CUDA_LAUNCHED("keep_running_rows_kernel");
+        }
     }
     return status;
 }
@@ -411,12 +470,12 @@ static int forward_impl(const mg_rnn_problem &p, T *y, T *h_n, T *c_n, T *ws) {
 template <typename T>
 static int weight_hh_gradient(const mg_rnn_problem &p, const T *y, const T *da_hh, T *first,
                               T *dw_hh) {
-    const int64_t steps = p.steps, B = p.B, H = p.H, GH = p.G * p.H, S = steps * B;
+    const int64_t steps = p.steps, B = p.B, O = p.O, GH = p.G * p.H, S = steps * B;
     if (S == 0) /* no steps: zeros */
-        return rnn_gemm(p.dtype, 1, 0, GH, H, 0, nullptr, GH, nullptr, H, 0.0, dw_hh);
+        return rnn_gemm(p.dtype, 1, 0, GH, O, 0, nullptr, GH, nullptr, O, 0.0, dw_hh);
     const T *da_shifted = p.reverse ? da_hh : da_hh + B * GH;
-    const T *y_shifted = p.reverse ? y + B * H : y;
-    int status = rnn_gemm(p.dtype, 1, 0, GH, H, (steps - 1) * B, da_shifted, GH, y_shifted, H,
+    const T *y_shifted = p.reverse ? y + B * O : y;
+    int status = rnn_gemm(p.dtype, 1, 0, GH, O, (steps - 1) * B, da_shifted, GH, y_shifted, O,
                           0.0, dw_hh);
     if (status != MG_OK) return status;
     const T *da_first = da_hh; /* forward: every sequence starts at t = 0 */
@@ -428,7 +487,7 @@ static int weight_hh_gradient(const mg_rnn_problem &p, const T *y, const T *da_h
         MG_CUDA_LAUNCHED("gather_first_rows_kernel");
         da_first = first;
     }
-    return rnn_gemm(p.dtype, 1, 0, GH, H, B, da_first, GH, p.h0, H, 1.0, dw_hh);
+    return rnn_gemm(p.dtype, 1, 0, GH, O, B, da_first, GH, p.h0, O, 1.0, dw_hh);
 }
 
 /* out (cols) = column sums of m (rows, cols). */
@@ -445,26 +504,28 @@ static int column_sums(int64_t rows, int64_t cols, const T *m, T *out) {
 template <typename T>
 static int backward_impl(const mg_rnn_problem &p, const T *y, const T *ws, const mg_rnn_grads &g) {
     const int64_t steps = p.steps, B = p.B, n_in = p.n_in, H = p.H, GH = p.G * p.H;
-    const int64_t S = steps * B;
+    const int64_t S = steps * B, P = p.P, O = p.O;
     const bool lstm = p.cell == MG_LSTM, gru = p.cell == MG_GRU;
     const bool gather_first = p.reverse && p.lengths != nullptr && S > 0 && g.dw_hh != nullptr;
 
-    /* scratch: da (S, GH) [, GRU da_hh (S, GH)], dh (B, H) [, LSTM dc (B, H)]
-     * [, first (B, GH)] */
+    /* scratch: da (S, GH) [, GRU da_hh (S, GH)], dh (B, O) [, LSTM dc (B, H)]
+     * [, first (B, GH)] [, projected: dht (S, P), dr and zeros (B, H)] */
     const int64_t da_size = S * GH, state = B * H;
-    const int64_t total = da_size * (gru ? 2 : 1) + state * (lstm ? 2 : 1) +
-                          (gather_first ? B * GH : 0);
+    const int64_t total = da_size * (gru ? 2 : 1) + B * O + (lstm ? state : 0) +
+                          (gather_first ? B * GH : 0) + (P > 0 ? S * P + 2 * state : 0);
     MgDeviceScratch scratch;
     const cudaError_t err = scratch.allocate((size_t)total * sizeof(T));
     if (err != cudaSuccess) return mg_cuda_fail("cudaMallocAsync (rnn backward scratch)", err);
     T *da = scratch.as<T>(); /* (NULL when total == 0; then nothing is addressed) */
     T *da_hh = gru ? da + da_size : da;
     T *dh = da_hh + da_size;
-    T *dc = lstm ? dh + state : nullptr;
-    T *first = dh + state * (lstm ? 2 : 1);
+    T *dc = lstm ? dh + B * O : nullptr;
+    T *first = dh + B * O + (lstm ? state : 0);
+    T *dht = first + (gather_first ? B * GH : 0), *dr = dht + S * P, *zeros = dr + state;
 
-    int status = copy_or_zero(dh, g.dh_n, state);
+    int status = copy_or_zero(dh, g.dh_n, B * O);
     if (status == MG_OK && lstm) status = copy_or_zero(dc, g.dc_n, state);
+    if (status == MG_OK && P > 0) status = copy_or_zero<T>(zeros, nullptr, state);
     if (status != MG_OK) return status;
 
     /* the steps, last processed first */
@@ -475,7 +536,7 @@ static int backward_impl(const mg_rnn_problem &p, const T *y, const T *ws, const
         s.H = H;
         s.reverse = p.reverse;
         s.lengths = p.lengths;
-        s.dh = dh;
+        s.dh = P > 0 ? zeros : dh; /* projected: the cell's gradient comes as dy (dr) alone */
         s.dc = dc;
         s.y = y;
         s.gates = ws;
@@ -487,7 +548,16 @@ static int backward_impl(const mg_rnn_problem &p, const T *y, const T *ws, const
         for (int64_t i = steps - 1; i >= 0; i--) {
             const int64_t t = p.reverse ? steps - 1 - i : i;
             s.t = t;
-            s.dy_t = (const T *)g.dy + t * B * H;
+            s.dy_t = (const T *)g.dy + t * B * O;
+            if (P > 0) { /* dht = dy_t + dh, dr = dht W_hr: the gradient of r = o * tanh c */
+                T *dht_t = dht + t * B * P;
+                unproject_kernel<T><<<mg_cuda_blocks(B * P, MG_CUDA_BLOCK), MG_CUDA_BLOCK>>>(
+                    t, B, P, p.lengths, s.dy_t, dh, dht_t);
+                MG_CUDA_LAUNCHED("unproject_kernel");
+                status = rnn_gemm(p.dtype, 0, 0, B, H, P, dht_t, P, p.w_hr, H, 0.0, dr);
+                if (status != MG_OK) return status;
+                s.dy_t = dr;
+            }
             s.da_ih_t = da + t * B * GH;
             s.da_hh_t = da_hh + t * B * GH;
             if (lstm)
@@ -499,7 +569,7 @@ static int backward_impl(const mg_rnn_problem &p, const T *y, const T *ws, const
             MG_CUDA_LAUNCHED("rnn backward step kernel");
             /* dh += da_hh_t W_hh (not needed after the last step without dh0) */
             if (i > 0 || g.dh0 != nullptr) {
-                status = rnn_gemm(p.dtype, 0, 0, B, H, GH, s.da_hh_t, GH, p.w_hh, H, 1.0, dh);
+                status = rnn_gemm(p.dtype, 0, 0, B, O, GH, s.da_hh_t, GH, p.w_hh, O, 1.0, dh);
                 if (status != MG_OK) return status;
             }
         }
@@ -512,6 +582,9 @@ static int backward_impl(const mg_rnn_problem &p, const T *y, const T *ws, const
         status = rnn_gemm(p.dtype, 1, 0, GH, n_in, S, da, GH, p.x, n_in, 0.0, g.dw_ih);
     if (status == MG_OK && g.dw_hh != nullptr)
         status = weight_hh_gradient<T>(p, y, da_hh, first, (T *)g.dw_hh);
+    if (status == MG_OK && g.dw_hr != nullptr) /* dW_hr = dht^T r, r after gates and c */
+        status = rnn_gemm(p.dtype, 1, 0, P, H, S, dht, P, S > 0 ? ws + S * GH + S * H : nullptr,
+                          H, 0.0, g.dw_hr);
     /* b_ih and b_hh enter the pre-activations alike, except GRU's n gate */
     if (status == MG_OK && g.db_ih != nullptr) status = column_sums<T>(S, GH, da, (T *)g.db_ih);
     if (status == MG_OK && g.db_hh != nullptr) {
@@ -522,7 +595,7 @@ static int backward_impl(const mg_rnn_problem &p, const T *y, const T *ws, const
         else
             status = column_sums<T>(S, GH, da, (T *)g.db_hh);
     }
-    if (status == MG_OK && g.dh0 != nullptr) status = copy_or_zero((T *)g.dh0, dh, state);
+    if (status == MG_OK && g.dh0 != nullptr) status = copy_or_zero((T *)g.dh0, dh, B * O);
     if (status == MG_OK && lstm && g.dc0 != nullptr) status = copy_or_zero((T *)g.dc0, dc, state);
     return status; /* the scratch is freed in stream order, after its last use */
 }
@@ -531,21 +604,54 @@ static int backward_impl(const mg_rnn_problem &p, const T *y, const T *ws, const
 
 /* ---- entry points ----------------------------------------------------------- */
 
-extern "C" int mg_cuda_rnn_forward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in,
-                                   int64_t H, const void *x, const void *w_ih, const void *w_hh,
-                                   const void *b_ih, const void *b_hh, const void *h0,
-                                   const void *c0, const int64_t *lengths, int reverse, void *y,
-                                   void *h_n, void *c_n, void *ws) {
+/* mg_cuda_rnn_forward and mg_cuda_lstm_proj_forward (P > 0). */
+static int cuda_rnn_forward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in, int64_t H,
+                            int64_t P, const void *x, const void *w_ih, const void *w_hh,
+                            const void *w_hr, const void *b_ih, const void *b_hh, const void *h0,
+                            const void *c0, const int64_t *lengths, int reverse, void *y,
+                            void *h_n, void *c_n, void *ws) {
     mg_rnn_problem p;
-    int status = mg_rnn_check_problem(&p, dtype, cell, T_, B, n_in, H, 0, x, w_ih, w_hh, NULL,
+    int status = mg_rnn_check_problem(&p, dtype, cell, T_, B, n_in, H, P, x, w_ih, w_hh, w_hr,
                                       b_ih, b_hh, h0, c0, lengths, reverse,
-                                      mg_cuda_rnn_workspace_size(cell, T_, B, H), check_lengths);
+                                      workspace_size(cell, T_, B, H, P), check_lengths);
     if (status == MG_OK) status = mg_rnn_check_forward_outputs(&p, y, h_n, c_n);
     if (status != MG_OK) return status;
     /* (ws may be NULL: inference) */
     if (dtype == MG_FLOAT32)
         return forward_impl<float>(p, (float *)y, (float *)h_n, (float *)c_n, (float *)ws);
     return forward_impl<double>(p, (double *)y, (double *)h_n, (double *)c_n, (double *)ws);
+}
+
+/* mg_cuda_rnn_backward and mg_cuda_lstm_proj_backward (P > 0). */
+static int cuda_rnn_backward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in, int64_t H,
+                             int64_t P, const void *x, const void *w_ih, const void *w_hh,
+                             const void *w_hr, const void *b_ih, const void *b_hh,
+                             const void *h0, const void *c0, const int64_t *lengths, int reverse,
+                             const void *y, const void *ws, const void *dy, const void *dh_n,
+                             const void *dc_n, void *dx, void *dw_ih, void *dw_hh, void *dw_hr,
+                             void *db_ih, void *db_hh, void *dh0, void *dc0) {
+    mg_rnn_problem p;
+    const int64_t ws_size = workspace_size(cell, T_, B, H, P);
+    int status = mg_rnn_check_problem(&p, dtype, cell, T_, B, n_in, H, P, x, w_ih, w_hh, w_hr,
+                                      b_ih, b_hh, h0, c0, lengths, reverse, ws_size,
+                                      check_lengths);
+    if (status == MG_OK) status = mg_rnn_check_backward_inputs(&p, y, ws, dy, ws_size);
+    if (status != MG_OK) return status;
+
+    mg_rnn_grads g;
+    mg_rnn_set_grads(&g, &p, dy, dh_n, dc_n, dx, dw_ih, dw_hh, dw_hr, db_ih, db_hh, dh0, dc0);
+    if (dtype == MG_FLOAT32)
+        return backward_impl<float>(p, (const float *)y, (const float *)ws, g);
+    return backward_impl<double>(p, (const double *)y, (const double *)ws, g);
+}
+
+extern "C" int mg_cuda_rnn_forward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in,
+                                   int64_t H, const void *x, const void *w_ih, const void *w_hh,
+                                   const void *b_ih, const void *b_hh, const void *h0,
+                                   const void *c0, const int64_t *lengths, int reverse, void *y,
+                                   void *h_n, void *c_n, void *ws) {
+    return cuda_rnn_forward(dtype, cell, T_, B, n_in, H, 0, x, w_ih, w_hh, nullptr, b_ih, b_hh,
+                            h0, c0, lengths, reverse, y, h_n, c_n, ws);
 }
 
 extern "C" int mg_cuda_rnn_backward(int dtype, int cell, int64_t T_, int64_t B, int64_t n_in,
@@ -555,18 +661,31 @@ extern "C" int mg_cuda_rnn_backward(int dtype, int cell, int64_t T_, int64_t B, 
                                     const void *y, const void *ws, const void *dy,
                                     const void *dh_n, const void *dc_n, void *dx, void *dw_ih,
                                     void *dw_hh, void *db_ih, void *db_hh, void *dh0, void *dc0) {
-    mg_rnn_problem p;
-    int status = mg_rnn_check_problem(&p, dtype, cell, T_, B, n_in, H, 0, x, w_ih, w_hh, NULL,
-                                      b_ih, b_hh, h0, c0, lengths, reverse,
-                                      mg_cuda_rnn_workspace_size(cell, T_, B, H), check_lengths);
-    if (status == MG_OK)
-        status = mg_rnn_check_backward_inputs(&p, y, ws, dy,
-                                              mg_cuda_rnn_workspace_size(cell, T_, B, H));
-    if (status != MG_OK) return status;
+    return cuda_rnn_backward(dtype, cell, T_, B, n_in, H, 0, x, w_ih, w_hh, nullptr, b_ih, b_hh,
+                             h0, c0, lengths, reverse, y, ws, dy, dh_n, dc_n, dx, dw_ih, dw_hh,
+                             nullptr, db_ih, db_hh, dh0, dc0);
+}
 
-    mg_rnn_grads g;
-    mg_rnn_set_grads(&g, &p, dy, dh_n, dc_n, dx, dw_ih, dw_hh, NULL, db_ih, db_hh, dh0, dc0);
-    if (dtype == MG_FLOAT32)
-        return backward_impl<float>(p, (const float *)y, (const float *)ws, g);
-    return backward_impl<double>(p, (const double *)y, (const double *)ws, g);
+extern "C" int mg_cuda_lstm_proj_forward(int dtype, int64_t T_, int64_t B, int64_t n_in,
+                                         int64_t H, int64_t P, const void *x, const void *w_ih,
+                                         const void *w_hh, const void *w_hr, const void *b_ih,
+                                         const void *b_hh, const void *h0, const void *c0,
+                                         const int64_t *lengths, int reverse, void *y,
+                                         void *h_n, void *c_n, void *ws) {
+    return cuda_rnn_forward(dtype, MG_LSTM, T_, B, n_in, H, P, x, w_ih, w_hh, w_hr, b_ih, b_hh,
+                            h0, c0, lengths, reverse, y, h_n, c_n, ws);
+}
+
+extern "C" int mg_cuda_lstm_proj_backward(int dtype, int64_t T_, int64_t B, int64_t n_in,
+                                          int64_t H, int64_t P, const void *x, const void *w_ih,
+                                          const void *w_hh, const void *w_hr, const void *b_ih,
+                                          const void *b_hh, const void *h0, const void *c0,
+                                          const int64_t *lengths, int reverse, const void *y,
+                                          const void *ws, const void *dy, const void *dh_n,
+                                          const void *dc_n, void *dx, void *dw_ih, void *dw_hh,
+                                          void *dw_hr, void *db_ih, void *db_hh, void *dh0,
+                                          void *dc0) {
+    return cuda_rnn_backward(dtype, MG_LSTM, T_, B, n_in, H, P, x, w_ih, w_hh, w_hr, b_ih, b_hh,
+                             h0, c0, lengths, reverse, y, ws, dy, dh_n, dc_n, dx, dw_ih, dw_hh,
+                             dw_hr, db_ih, db_hh, dh0, dc0);
 }

@@ -15,7 +15,8 @@ Layers use the fused path by default (`impl='fused'`); pass impl='composed' or
 call `set_default_impl('composed')` to study the composed one.  A layer
 differentiated twice must run composed (the fused op's gradients come from C, not
 from recorded ops: create_graph=True through it is an error), and so does an LSTM
-with proj_size > 0 on the GPU (the CUDA kernels have no projection; the CPU's do).
+with proj_size > 0 on the GPU, until its CUDA kernels (mg_cuda_lstm_proj_*, which build;
+tests/devices/test_cuda_table.py compares them with the CPU's on a GPU) have run on one.
 
 With `lengths`, the padding past each sequence's length is never read (zeroed
 first, as PyTorch's packed sequences never see it): NaN there changes nothing.
@@ -471,7 +472,7 @@ class RNNBase(Module):
     @property
     def effective_impl(self):
         """'fused' or 'composed': what forward will actually run (a projected LSTM on the
-        GPU runs composed: the CUDA kernels have no projection)."""
+        GPU runs composed until its CUDA kernels have run on a GPU: see the module's doc)."""
         if self.proj_size and self.weight_ih_l0.device != dtypes.CPU:
             return "composed"
         return self.impl or _default_impl[0]

@@ -361,20 +361,37 @@ def test_norm_pow_and_update_errors(fdtype):
 # ---- fused recurrent layers ------------------------------------------------------------------
 
 
-def test_rnn_refuses_a_projection(cuda_api):
-    """The CUDA kernels have no projection (nn.LSTM runs a projected layer composed there):
-    the table says so rather than computing something else."""
-    T, B, n_in, H, P = 2, 3, 4, 5, 2
-    x, w_ih = D(rnd((T, B, n_in), np.float64, seed=1)), D(rnd((4 * H, n_in), np.float64, seed=2))
-    w_hh, w_hr = D(rnd((4 * H, P), np.float64, seed=3)), D(rnd((P, H), np.float64, seed=4))
-    h0, c0 = D(rnd((B, P), np.float64, seed=5)), D(rnd((B, H), np.float64, seed=6))
-    with pytest.raises(NotImplementedError, match="rnn_forward: the CUDA kernels have no proj"):
-        cuda.rnn_forward("lstm", x, w_ih, w_hh, None, None, h0, c0, w_hr=w_hr)
-    with pytest.raises(NotImplementedError, match="rnn_backward"):
-        cuda.rnn_backward("lstm", x, w_ih, w_hh, None, None, h0, c0, None, False, None, None,
-                          None, None, w_hr=w_hr)
-    with pytest.raises(NotImplementedError, match="rnn_workspace_size"):
-        cuda.rnn_workspace_size("lstm", T, B, H, P)
+def test_rnn_projection(fdtype, cuda_api):
+    """A projected LSTM (w_hr) through the table: the CPU table's numbers, forward and
+    reversed, ragged, outputs and every gradient (on a GPU: mg_cuda_lstm_proj_*)."""
+    T, B, n_in, H, P = 4, 3, 5, 6, 2
+    x = rnd((T, B, n_in), fdtype, seed=1)
+    w_ih = rnd((4 * H, n_in), fdtype, seed=2, low=-0.5, high=0.5)
+    w_hh = rnd((4 * H, P), fdtype, seed=3, low=-0.5, high=0.5)
+    w_hr = rnd((P, H), fdtype, seed=4, low=-0.5, high=0.5)
+    b_ih, b_hh = rnd((4 * H,), fdtype, seed=5), rnd((4 * H,), fdtype, seed=6)
+    h0, c0 = rnd((B, P), fdtype, seed=7), rnd((B, H), fdtype, seed=8)
+    lengths = np.array([4, 2, 0], dtype=np.int64)
+    args = ("lstm", x, w_ih, w_hh, b_ih, b_hh, h0, c0)
+    dargs = ("lstm",) + tuple(D(a) for a in args[1:])
+    for reverse in (False, True):
+        y, h_n, c_n, ws = cpu.rnn_forward(*args, lengths=lengths, reverse=reverse, w_hr=w_hr)
+        dy_, dh_n, dc_n, dws = cuda.rnn_forward(*dargs, lengths=lengths, reverse=reverse,
+                                                w_hr=D(w_hr))
+        assert dy_.shape == (T, B, P) and dh_n.shape == (B, P) and dc_n.shape == (B, H)
+        for got, want in ((dy_, y), (dh_n, h_n), (dc_n, c_n)):
+            assert_close(got, want, fdtype, cuda_api, scale=10)
+        gy, gh, gc = rnd(y.shape, fdtype, seed=9), rnd(h_n.shape, fdtype, seed=10), \
+            rnd(c_n.shape, fdtype, seed=11)
+        grads = cpu.rnn_backward(*args, lengths, reverse, y, ws, gy, gh, gc, w_hr=w_hr)
+        dgrads = cuda.rnn_backward(*dargs, D(lengths), reverse, dy_, dws, D(gy), D(gh), D(gc),
+                                   w_hr=D(w_hr))
+        assert dgrads.keys() == grads.keys()
+        for key, want in grads.items():
+            assert_close(dgrads[key], want, fdtype, cuda_api, scale=100)
+    assert dws.shape == (cuda.rnn_workspace_size("lstm", T, B, H, P),)
+    if cuda_api == "gpu":  # the device's own layout: gates, c, r
+        assert cuda.rnn_workspace_size("lstm", T, B, H, P) == T * B * 6 * H
 
 
 @pytest.mark.parametrize("cell", ["rnn_tanh", "gru", "lstm"])

@@ -41,6 +41,7 @@ KERNELS = (
     "cross_entropy", "cross_entropy_backward",
     "sgd_step", "adam_step", "adagrad_step", "rmsprop_step", "norm_pow",
     "rnn_workspace_size", "rnn_forward", "rnn_backward",
+    "lstm_proj_workspace_size", "lstm_proj_forward", "lstm_proj_backward",
 )
 
 # enum mg_memcpy_kind (csrc/cuda/minigrad_cuda.h); a CPU-only build lacks the enum.
